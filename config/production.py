@@ -1,0 +1,7 @@
+"""Production: PostgreSQL through DATABASE_URL, behind an HTTPS reverse proxy."""
+SANDBOX_ENABLED = False
+DEMO_DATA = False
+AUTO_ACTIVATE_REGISTRATIONS = False
+AUTO_ACCEPT_NEW_DEPLOYMENTS = False
+PROXY_COUNT = 1
+PREFERRED_URL_SCHEME = "https"

@@ -1,0 +1,100 @@
+"""NPQ LTI tool: the application factory."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+
+_BOOL_ENV = ("SANDBOX_ENABLED", "DEMO_DATA", "AUTO_ACTIVATE_REGISTRATIONS", "AUTO_ACCEPT_NEW_DEPLOYMENTS")
+
+
+def _load_config(app: Flask, test_config: dict | None) -> None:
+    app.config.from_pyfile(str(ROOT / "config" / "default.py"))
+    env_name = (test_config or {}).get("CONFIG_NAME") or os.environ.get("NPQ_CONFIG", "quickstart")
+    app.config["CONFIG_NAME"] = env_name
+    app.config.from_pyfile(str(ROOT / "config" / f"{env_name}.py"))
+    for key in ("DATABASE_URL", "SECRET_KEY", "KEYS_DIR", "CONTENT_PACKS_DIR"):
+        if os.environ.get(key):
+            app.config[key] = os.environ[key]
+    for key in _BOOL_ENV:
+        if key in os.environ:
+            app.config[key] = os.environ[key].lower() in ("1", "true", "yes", "on")
+    if os.environ.get("PROXY_COUNT"):
+        app.config["PROXY_COUNT"] = int(os.environ["PROXY_COUNT"])
+    if test_config:
+        app.config.update(test_config)
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'npq.sqlite3'}"
+    if not app.config.get("KEYS_DIR"):
+        app.config["KEYS_DIR"] = str(ROOT / "keys")
+    if not app.config.get("CONTENT_PACKS_DIR"):
+        app.config["CONTENT_PACKS_DIR"] = str(ROOT / "lti_tool" / "content" / "packs")
+    if not app.config.get("SECRET_KEY"):
+        if env_name == "production":
+            raise RuntimeError("SECRET_KEY must be set in production (the same on every machine).")
+        app.config["SECRET_KEY"] = _local_secret(instance / "secret_key")
+
+
+def _local_secret(path: Path) -> str:
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+    )
+    _load_config(app, test_config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
+    from . import auth, db, web
+    from .lti.keys import KeyStore
+
+    db.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+    keystore = KeyStore(app.config["KEYS_DIR"])
+    keystore.ensure()
+    app.extensions["keystore"] = keystore
+
+    from .admin.views import bp as admin_bp
+    from .core.views import bp as core_bp
+    from .lti.views import bp as lti_bp
+
+    app.register_blueprint(lti_bp)
+    app.register_blueprint(core_bp)
+    app.register_blueprint(admin_bp)
+    # Platforms post id_tokens and registration forms across sites: those are protected by
+    # signatures and state, not by the CSRF token.
+    csrf.exempt(lti_bp)
+    if app.config["SANDBOX_ENABLED"]:
+        from .sandbox.views import bp as sandbox_bp
+
+        app.register_blueprint(sandbox_bp)
+
+    web.init_app(app)
+    from .cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import URL, DataRequired, Length, Optional, ValidationError
+
+from ..models import STATUSES
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=100)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+def _https_or_local(form, field):
+    value = (field.data or "").strip()
+    if value and not (value.startswith("https://") or value.startswith("http://localhost")
+                      or value.startswith("http://127.0.0.1")):
+        raise ValidationError("Use an https:// address (http is allowed only for localhost).")
+
+
+class PlatformForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)],
+                       description="For your own reference, e.g. “Canvas – Northfield Trust”.")
+    issuer = StringField("Issuer (iss)", validators=[DataRequired(), Length(max=500), _https_or_local],
+                         description="Canvas: https://canvas.instructure.com. Moodle: the site's address.")
+    client_id = StringField("Client ID", validators=[DataRequired(), Length(max=255)],
+                            description="Canvas: the developer key's ID. Moodle: the tool's Client ID.")
+    auth_login_url = StringField("Authentication request URL",
+                                 validators=[DataRequired(), URL(require_tld=False), Length(max=1000), _https_or_local],
+                                 description="Canvas: https://sso.canvaslms.com/api/lti/authorize_redirect. Moodle: <site>/mod/lti/auth.php")
+    auth_token_url = StringField("Access token URL",
+                                 validators=[DataRequired(), URL(require_tld=False), Length(max=1000), _https_or_local],
+                                 description="Canvas: https://sso.canvaslms.com/login/oauth2/token. Moodle: <site>/mod/lti/token.php")
+    key_set_url = StringField("Public keyset URL",
+                              validators=[DataRequired(), URL(require_tld=False), Length(max=1000), _https_or_local],
+                              description="Canvas: https://sso.canvaslms.com/api/lti/security/jwks. Moodle: <site>/mod/lti/certs.php")
+    auth_audience = StringField("Token audience (optional)", validators=[Optional(), Length(max=1000)],
+                                description="Only if the platform asks for an aud other than the token URL.")
+    status = SelectField("Status", choices=[(s, s.title()) for s in STATUSES], default="active")
+    deployment_ids = TextAreaField("Deployment IDs (one per line)", validators=[Optional(), Length(max=5000)])
+
+    def deployment_id_list(self) -> list[str]:
+        return sorted({line.strip() for line in (self.deployment_ids.data or "").splitlines() if line.strip()})
+
+
+class DeploymentForm(FlaskForm):
+    deployment_id = StringField("Deployment ID", validators=[DataRequired(), Length(max=255)])
+    label = StringField("Label", validators=[Optional(), Length(max=200)])
+
+
+class StatusForm(FlaskForm):
+    status = SelectField("Status", choices=[(s, s.title()) for s in STATUSES])
+
+
+class SettingsForm(FlaskForm):
+    AUTO_ACTIVATE_REGISTRATIONS = BooleanField()
+    AUTO_ACCEPT_NEW_DEPLOYMENTS = BooleanField()

@@ -1,0 +1,203 @@
+"""`flask` commands: database, admins, platforms and deployments, keys."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from . import ROOT
+from .db import db
+from .models import ACTIVE, DISABLED, PENDING, STATUSES, AdminUser, Deployment, Platform
+
+
+def alembic_config() -> AlembicConfig:
+    cfg = AlembicConfig(str(ROOT / "migrations" / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", current_app.config["DATABASE_URL"].replace("%", "%%"))
+    return cfg
+
+
+def upgrade_database() -> None:
+    alembic_command.upgrade(alembic_config(), "head")
+
+
+db_cli = AppGroup("db", help="Database migrations (Alembic).")
+
+
+@db_cli.command("upgrade")
+def db_upgrade():
+    """Bring the database schema up to date."""
+    upgrade_database()
+    click.echo("Database is up to date.")
+
+
+@db_cli.command("current")
+def db_current():
+    alembic_command.current(alembic_config(), verbose=True)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message):
+    """Autogenerate a migration from the models."""
+    alembic_command.revision(alembic_config(), message=message, autogenerate=True)
+
+
+admin_cli = AppGroup("admin", help="Provider admin accounts.")
+
+
+def create_admin(username: str, password: str) -> AdminUser:
+    user = db().scalar(select(AdminUser).where(AdminUser.username == username))
+    if user is None:
+        user = AdminUser(username=username, password_hash="")
+        db().add(user)
+    user.password_hash = generate_password_hash(password)
+    db().commit()
+    return user
+
+
+@admin_cli.command("create")
+@click.argument("username")
+@click.option("--password", envvar="ADMIN_PASSWORD", prompt=True, hide_input=True,
+              confirmation_prompt=True, help="Or set ADMIN_PASSWORD.")
+def admin_create(username, password):
+    """Create a provider admin (or reset their password)."""
+    if len(password) < 10:
+        raise click.BadParameter("use at least 10 characters", param_hint="password")
+    create_admin(username, password)
+    click.echo(f"Admin {username!r} saved.")
+
+
+platform_cli = AppGroup("platform", help="Platform registrations (issuer + client ID).")
+
+
+@platform_cli.command("add")
+@click.option("--name", required=True)
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+@click.option("--auth-login-url", required=True, help="Platform OIDC authorization endpoint.")
+@click.option("--auth-token-url", required=True, help="Platform OAuth2 token endpoint.")
+@click.option("--key-set-url", required=True, help="Platform JWKS URL.")
+@click.option("--audience", default=None, help="Token audience, if not the token URL.")
+@click.option("--deployment", "deployments", multiple=True, help="A deployment ID (repeatable).")
+@click.option("--status", type=click.Choice(STATUSES), default=ACTIVE)
+def platform_add(name, issuer, client_id, auth_login_url, auth_token_url, key_set_url, audience,
+                 deployments, status):
+    """Register a platform."""
+    if db().scalar(select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)):
+        raise click.ClickException("a platform with this issuer and client ID exists already")
+    platform = Platform(name=name, issuer=issuer, client_id=client_id, auth_login_url=auth_login_url,
+                        auth_token_url=auth_token_url, key_set_url=key_set_url,
+                        auth_audience=audience, status=status, registered_via="cli")
+    db().add(platform)
+    db().flush()
+    for dep in deployments:
+        db().add(Deployment(platform_id=platform.id, deployment_id=dep, label="Added by CLI"))
+    db().commit()
+    click.echo(f"Platform {platform.id} ({name}) registered as {status}.")
+
+
+@platform_cli.command("list")
+def platform_list():
+    """List platforms and their deployments."""
+    for p in db().scalars(select(Platform).order_by(Platform.id)):
+        click.echo(f"{p.id}\t{p.status}\t{p.name}\t{p.issuer}\t{p.client_id}")
+        for d in p.deployments:
+            click.echo(f"\t- deployment {d.deployment_id}\t{d.status}")
+
+
+def _set_platform_status(platform_id: int, status: str) -> None:
+    platform = db().get(Platform, platform_id)
+    if platform is None:
+        raise click.ClickException(f"no platform {platform_id}")
+    platform.status = status
+    db().commit()
+    click.echo(f"Platform {platform_id} is now {status}.")
+
+
+@platform_cli.command("disable")
+@click.argument("platform_id", type=int)
+def platform_disable(platform_id):
+    _set_platform_status(platform_id, DISABLED)
+
+
+@platform_cli.command("activate")
+@click.argument("platform_id", type=int)
+def platform_activate(platform_id):
+    """Activate (approve) a platform."""
+    _set_platform_status(platform_id, ACTIVE)
+
+
+deployment_cli = AppGroup("deployment", help="Deployment IDs of a platform registration.")
+
+
+@deployment_cli.command("add")
+@click.argument("platform_id", type=int)
+@click.argument("deployment_id")
+def deployment_add(platform_id, deployment_id):
+    if db().get(Platform, platform_id) is None:
+        raise click.ClickException(f"no platform {platform_id}")
+    db().add(Deployment(platform_id=platform_id, deployment_id=deployment_id, label="Added by CLI"))
+    db().commit()
+    click.echo(f"Deployment {deployment_id!r} added to platform {platform_id}.")
+
+
+@deployment_cli.command("set-status")
+@click.argument("platform_id", type=int)
+@click.argument("deployment_id")
+@click.argument("status", type=click.Choice(STATUSES))
+def deployment_status(platform_id, deployment_id, status):
+    """Approve (active), hold (pending) or disable a deployment."""
+    row = db().scalar(select(Deployment).where(Deployment.platform_id == platform_id,
+                                               Deployment.deployment_id == deployment_id))
+    if row is None:
+        raise click.ClickException("no such deployment")
+    row.status = status
+    db().commit()
+    click.echo(f"Deployment {deployment_id!r} is now {status}.")
+
+
+keys_cli = AppGroup("keys", help="The tool's signing keys.")
+
+
+@keys_cli.command("rotate")
+def keys_rotate():
+    """Make the next key current and generate a new next key."""
+    current, upcoming = current_app.extensions["keystore"].rotate()
+    click.echo(f"Current key is now {current}; next key {upcoming}.")
+
+
+@keys_cli.command("show")
+def keys_show():
+    store = current_app.extensions["keystore"]
+    click.echo(f"current {store.current().kid}\nnext    {store.upcoming().kid}")
+
+
+@click.command("quickstart-setup")
+def quickstart_setup():
+    """Migrate the database and create the demo admin (embedded default only)."""
+    upgrade_database()
+    password_file = Path(current_app.instance_path) / "admin_password.txt"
+    if db().scalar(select(AdminUser).limit(1)) is None:
+        password = secrets.token_urlsafe(12)
+        create_admin("admin", password)
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+    click.echo("Database ready.")
+    if password_file.exists():
+        click.echo(f"Admin sign-in: user 'admin', password in {password_file}")
+
+
+def register_commands(app: Flask) -> None:
+    for group in (db_cli, admin_cli, platform_cli, deployment_cli, keys_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(quickstart_setup)

@@ -1,0 +1,49 @@
+"""Where a launch lands: a page per role, and the end of a session."""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from sqlalchemy import func, select
+
+from ..auth import current_context, forget_launch, launch_required
+from ..db import db, utcnow
+from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Enrolment, LaunchSession, Placement
+
+bp = Blueprint("core", __name__)
+
+
+@bp.get("/")
+def index():
+    return render_template("core/index.html")
+
+
+@bp.get("/s/<sid>/")
+@launch_required()
+def landing():
+    ctx = current_context()
+    placements = db().scalars(
+        select(Placement).where(Placement.course_id == ctx.course_id).order_by(Placement.id)
+    ).all()
+    if ctx.role == PARTICIPANT:
+        return render_template("core/participant_home.html", ctx=ctx, placements=placements)
+    if ctx.role == MENTOR:
+        return render_template("core/mentor_home.html", ctx=ctx)
+    counts = dict(db().execute(
+        select(Enrolment.role, func.count()).where(Enrolment.course_id == ctx.course_id)
+        .group_by(Enrolment.role)).all())
+    return render_template("core/tutor_home.html", ctx=ctx, placements=placements, counts=counts)
+
+
+@bp.post("/s/<sid>/logout")
+@launch_required()
+def logout():
+    ctx = current_context()
+    row = db().get(LaunchSession, ctx.session_id)
+    row.ended_at = utcnow()
+    db().commit()
+    forget_launch(ctx.session_id)
+    return redirect(url_for("core.signed_out"), code=303)
+
+
+@bp.get("/signed-out")
+def signed_out():
+    return render_template("core/signed_out.html")

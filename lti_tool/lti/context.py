@@ -1,0 +1,248 @@
+"""Turn a validated launch into plain objects and stored rows; nothing past here reads JWT claims."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Optional
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..db import db, utcnow
+from ..models import (
+    COURSE_ADMIN,
+    MENTOR,
+    PARTICIPANT,
+    TUTOR,
+    Course,
+    Deployment,
+    Enrolment,
+    LaunchSession,
+    Person,
+    Placement,
+    Platform,
+)
+from .errors import LaunchError
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+DL_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+
+# Role precedence: the strongest role a person holds in the course wins.
+ROLE_ORDER = (COURSE_ADMIN, TUTOR, MENTOR, PARTICIPANT)
+_ROLE_SUFFIXES = {
+    "Administrator": COURSE_ADMIN,
+    "Instructor": TUTOR,
+    "TeachingAssistant": TUTOR,
+    "ContentDeveloper": TUTOR,
+    "Mentor": MENTOR,
+    "Learner": PARTICIPANT,
+}
+_CONTEXT_ROLE_PREFIXES = (
+    "http://purl.imsglobal.org/vocab/lis/v2/membership#",
+    "http://purl.imsglobal.org/vocab/lis/v2/membership/",  # sub-roles: .../Instructor#TeachingAssistant
+)
+_ADMIN_ROLES = {
+    "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator",
+    "http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator",
+}
+
+
+def map_role(lti_roles: list[str]) -> Optional[str]:
+    """The tool role for a set of LTI roles: Learner -> participant; Instructor, TA, content
+    developer -> tutor; Administrator -> course admin; Mentor -> mentor. None if none apply."""
+    found = set()
+    for uri in lti_roles:
+        if uri in _ADMIN_ROLES:
+            found.add(COURSE_ADMIN)
+            continue
+        name = uri
+        for prefix in _CONTEXT_ROLE_PREFIXES:
+            if uri.startswith(prefix):
+                name = uri[len(prefix):]
+                break
+        else:
+            if "/" in uri or ":" in uri:
+                continue  # another vocabulary (institution roles other than admin, ...)
+        # "Instructor#TeachingAssistant" -> "TeachingAssistant"
+        name = name.split("#")[-1]
+        if name in _ROLE_SUFFIXES:
+            found.add(_ROLE_SUFFIXES[name])
+    for role in ROLE_ORDER:
+        if role in found:
+            return role
+    return None
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    """Who launched, from where, as what: what every page past the LTI edge works with."""
+
+    session_id: str
+    platform_id: int
+    platform_name: str
+    course_id: int
+    course_title: str
+    person_id: int
+    person_name: str
+    role: str
+    message_type: str
+    placement_id: Optional[int] = None
+    item_ref: Optional[str] = None
+    services: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_tutor(self) -> bool:
+        return self.role in (TUTOR, COURSE_ADMIN)
+
+    @property
+    def is_participant(self) -> bool:
+        return self.role == PARTICIPANT
+
+    @classmethod
+    def from_session(cls, row: LaunchSession) -> "LaunchContext":
+        return cls(
+            session_id=row.id,
+            platform_id=row.course.platform_id,
+            platform_name=row.course.platform.name,
+            course_id=row.course_id,
+            course_title=row.course.display_title,
+            person_id=row.person_id,
+            person_name=row.person.display_name,
+            role=row.role,
+            message_type=row.message_type,
+            placement_id=row.placement_id,
+            item_ref=row.placement.item_ref if row.placement else None,
+            services=row.services or {},
+        )
+
+
+def _clip(value: Any, limit: int) -> Optional[str]:
+    if value is None:
+        return None
+    return str(value)[:limit] or None
+
+
+def _services(claims: dict) -> dict[str, Any]:
+    """The parts of the launch later pages need, as plain data."""
+    out: dict[str, Any] = {}
+    ags = claims.get(AGS_CLAIM)
+    if isinstance(ags, dict):
+        out["ags"] = {k: ags.get(k) for k in ("scope", "lineitems", "lineitem") if ags.get(k)}
+    nrps = claims.get(NRPS_CLAIM)
+    if isinstance(nrps, dict) and nrps.get("context_memberships_url"):
+        out["nrps_url"] = nrps["context_memberships_url"]
+    if isinstance(claims.get(DL_CLAIM), dict):
+        out["deep_linking"] = claims[DL_CLAIM]
+    custom = claims.get(CLAIM + "custom")
+    if isinstance(custom, dict):
+        out["custom"] = {str(k)[:100]: str(v)[:1000] for k, v in list(custom.items())[:50]}
+    presentation = claims.get(CLAIM + "launch_presentation")
+    if isinstance(presentation, dict):
+        out["presentation"] = {k: presentation.get(k) for k in ("return_url", "document_target", "locale")
+                               if presentation.get(k)}
+    mentees = claims.get(CLAIM + "role_scope_mentor")
+    if isinstance(mentees, list):
+        out["mentees"] = [str(m) for m in mentees][:500]
+    platform = claims.get(CLAIM + "tool_platform")
+    if isinstance(platform, dict):
+        out["platform_product"] = _clip(platform.get("product_family_code"), 100)
+    return out
+
+
+def _upsert_person(platform: Platform, claims: dict) -> Person:
+    person = db().scalar(select(Person).where(Person.platform_id == platform.id,
+                                              Person.sub == claims["sub"]))
+    if person is None:
+        person = Person(platform_id=platform.id, sub=_clip(claims["sub"], 255))
+        db().add(person)
+    # Names and email are kept from the latest claims (the platform owns them).
+    person.name = _clip(claims.get("name"), 300) or person.name
+    person.given_name = _clip(claims.get("given_name"), 200) or person.given_name
+    person.family_name = _clip(claims.get("family_name"), 200) or person.family_name
+    person.email = _clip(claims.get("email"), 320) or person.email
+    person.locale = _clip(claims.get("locale"), 35) or person.locale
+    person.last_launch_at = utcnow()
+    return person
+
+
+def _upsert_course(platform: Platform, deployment: Deployment, claims: dict) -> Course:
+    context = claims.get(CLAIM + "context")
+    if not isinstance(context, dict) or not context.get("id"):
+        raise LaunchError(
+            "The launch has no course (context claim).",
+            title="The tool must be launched from a course",
+            fix="Add the tool to a course and launch it from there.",
+        )
+    course = db().scalar(select(Course).where(Course.platform_id == platform.id,
+                                              Course.context_id == str(context["id"])))
+    if course is None:
+        course = Course(platform_id=platform.id, deployment_id=deployment.id,
+                        context_id=_clip(context["id"], 255))
+        db().add(course)
+    course.title = _clip(context.get("title"), 500) or course.title
+    course.label = _clip(context.get("label"), 200) or course.label
+    return course
+
+
+def _upsert_placement(course: Course, claims: dict) -> Optional[Placement]:
+    link = claims.get(CLAIM + "resource_link")
+    if not isinstance(link, dict) or not link.get("id"):
+        return None
+    placement = db().scalar(select(Placement).where(Placement.course_id == course.id,
+                                                    Placement.resource_link_id == str(link["id"])))
+    if placement is None:
+        placement = Placement(course_id=course.id, resource_link_id=_clip(link["id"], 255))
+        db().add(placement)
+    placement.title = _clip(link.get("title"), 500) or placement.title
+    # The custom parameter the tool wrote at deep linking says which item this link opens;
+    # it survives course copies, which give the link a new ID.
+    custom = claims.get(CLAIM + "custom") or {}
+    item = custom.get("npq_item") if isinstance(custom, dict) else None
+    if item and not str(item).startswith("$"):
+        placement.item_ref = _clip(item, 200)
+    ags = claims.get(AGS_CLAIM)
+    if isinstance(ags, dict) and ags.get("lineitem"):
+        placement.line_item_url = _clip(ags["lineitem"], 1000)
+    return placement
+
+
+def open_session(platform: Platform, deployment: Deployment, claims: dict) -> LaunchContext:
+    """Record who launched where, and open a launch session for them."""
+    lti_roles = [r for r in claims.get(CLAIM + "roles", []) if isinstance(r, str)]
+    role = map_role(lti_roles)
+    if role is None:
+        raise LaunchError(
+            f"None of the roles {lti_roles or '(none)'} gives access to the tool.",
+            title="Your role in this course does not give access",
+            fix="The tool is for participants (learners), tutors (instructors, teaching assistants, "
+                "content developers), mentors and course administrators.",
+            status=403,
+        )
+    person = _upsert_person(platform, claims)
+    course = _upsert_course(platform, deployment, claims)
+    db().flush()
+    enrolment = db().scalar(select(Enrolment).where(Enrolment.person_id == person.id,
+                                                    Enrolment.course_id == course.id))
+    if enrolment is None:
+        enrolment = Enrolment(person_id=person.id, course_id=course.id, role=role)
+        db().add(enrolment)
+    enrolment.role, enrolment.lti_roles = role, lti_roles[:50]
+    placement = _upsert_placement(course, claims)
+    hours = current_app.config["LAUNCH_SESSION_HOURS"]
+    row = LaunchSession(
+        id=secrets.token_urlsafe(24),
+        person=person,
+        course=course,
+        deployment_id=deployment.id,
+        placement=placement,
+        role=role,
+        message_type=claims.get(CLAIM + "message_type"),
+        services=_services(claims),
+        expires_at=utcnow() + timedelta(hours=hours),
+    )
+    db().add(row)
+    db().commit()
+    return LaunchContext.from_session(row)

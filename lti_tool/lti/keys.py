@@ -1,0 +1,113 @@
+"""The tool's RSA signing keys: generated on first start, published as a JWKS, rotated by command.
+
+`keyset.json` names the current key and the next one; both are published so platforms that cache
+the tool's key set keep validating across a rotation.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwcrypto.jwk import JWK
+
+KEY_BITS = 2048
+
+
+@dataclass(frozen=True)
+class ToolKey:
+    kid: str
+    private_pem: str
+
+    @cached_property
+    def public_jwk(self) -> dict:
+        jwk = JWK.from_pem(self.private_pem.encode())
+        public = json.loads(jwk.export_public())
+        public.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
+        return public
+
+    @cached_property
+    def public_pem(self) -> str:
+        key = serialization.load_pem_private_key(self.private_pem.encode(), password=None)
+        return key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+
+
+def _new_key() -> ToolKey:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    kid = JWK.from_pem(pem.encode()).thumbprint()
+    return ToolKey(kid=kid, private_pem=pem)
+
+
+def _write_private(path: Path, text: str) -> None:
+    # Created with 0600 from the start: the key is never readable by others, even briefly.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+class KeyStore:
+    def __init__(self, directory: str | Path):
+        self.dir = Path(directory)
+
+    @property
+    def _index(self) -> Path:
+        return self.dir / "keyset.json"
+
+    def ensure(self) -> None:
+        """Create the current and next keys if this is the first start."""
+        if self._index.exists():
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        current, upcoming = _new_key(), _new_key()
+        self._save_key(current)
+        self._save_key(upcoming)
+        self._save_index(current.kid, upcoming.kid)
+
+    def _save_key(self, key: ToolKey) -> None:
+        _write_private(self.dir / f"{key.kid}.pem", key.private_pem)
+
+    def _save_index(self, current: str, upcoming: str) -> None:
+        tmp = self.dir / "keyset.json.tmp"
+        tmp.write_text(json.dumps({"current": current, "next": upcoming}, indent=2))
+        tmp.replace(self._index)
+
+    def _load(self, kid: str) -> ToolKey:
+        return ToolKey(kid=kid, private_pem=(self.dir / f"{kid}.pem").read_text())
+
+    def _read_index(self) -> dict:
+        self.ensure()
+        return json.loads(self._index.read_text())
+
+    def current(self) -> ToolKey:
+        return self._load(self._read_index()["current"])
+
+    def upcoming(self) -> ToolKey:
+        return self._load(self._read_index()["next"])
+
+    def jwks(self) -> dict:
+        return {"keys": [self.current().public_jwk, self.upcoming().public_jwk]}
+
+    def rotate(self) -> tuple[str, str]:
+        """The next key becomes current; a new next key is made. Returns (current, next) kids."""
+        index = self._read_index()
+        retired = index["current"]
+        fresh = _new_key()
+        self._save_key(fresh)
+        self._save_index(index["next"], fresh.kid)
+        # Keep the retired key on disk (not published) for an orderly audit; it signs nothing.
+        retired_path = self.dir / f"{retired}.pem"
+        if retired_path.exists():
+            retired_path.rename(self.dir / f"{retired}.pem.retired")
+        return index["next"], fresh.kid

@@ -1,0 +1,303 @@
+"""The LTI 1.3 launch, validated end to end, on top of pylti1p3.
+
+pylti1p3 gives the OIDC login, JWT parsing, message validators and the registration objects. The
+tool closes the library's gaps here:
+- state and nonce live in the database (several workers, several machines), bound to the browser
+  by a cookie, and are consumed in one statement, so a nonce works exactly once;
+- the signature is checked with aud, iss, exp and iat required and a small leeway for clock skew,
+  and `azp` checked when present or when there are several audiences;
+- the platform's key set is cached in the database and re-fetched once on an unknown kid.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import jwt
+from flask import current_app, request
+from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
+from pylti1p3.exception import LtiException, OIDCException
+from pylti1p3.message_validators import get_validators
+from sqlalchemy import delete, select
+
+from ..db import db, utcnow
+from ..models import ACTIVE, DISABLED, PENDING, Deployment, LaunchState, Platform
+from ..settings import get_setting
+from .errors import (
+    CookiesBlocked,
+    DeploymentError,
+    InvalidToken,
+    LaunchError,
+    RegistrationError,
+    StateError,
+    UnsupportedMessage,
+)
+from .platform_keys import public_key_pem
+from .tool_config import DatabaseToolConf, find_platform
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_MESSAGES = {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
+STATE_COOKIE_PREFIX = "lti_state_"
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _cookie_kwargs() -> dict:
+    if request.is_secure:
+        # Inside the platform's iframe the tool is a third party: the cookie must say so.
+        return {"secure": True, "samesite": "None", "partitioned": True, "httponly": True}
+    return {"secure": False, "samesite": "Lax", "httponly": True}
+
+
+def platform_status_error(platform: Platform | None, issuer: str, client_id: str | None) -> None:
+    if platform is None:
+        raise RegistrationError(
+            f"No registration for issuer {issuer!r} and client ID {client_id or '(none given)'!r}."
+        )
+    if platform.status == PENDING:
+        raise RegistrationError(
+            f"The registration of {platform.name} ({issuer}) is waiting for a provider admin's approval.",
+            title="This platform is waiting for approval",
+        )
+    if platform.status == DISABLED:
+        raise RegistrationError(
+            f"The registration of {platform.name} ({issuer}) has been disabled by a provider admin.",
+            title="This platform has been disabled",
+        )
+
+
+class ToolOIDCLogin(FlaskOIDCLogin):
+    """Third-party initiated login: store state + nonce server-side, bind them to this browser."""
+
+    def __init__(self):
+        req = FlaskRequest(request_data=request.values.to_dict())
+        super().__init__(req, DatabaseToolConf(), cookie_service=FlaskCookieService(req))
+        self.state_cookie: tuple[str, str] | None = None
+
+    def build_redirect_url(self, launch_url: str) -> str:
+        issuer = self._get_request_param("iss")
+        client_id = self._get_request_param("client_id")
+        if not issuer or not self._get_request_param("login_hint"):
+            raise LaunchError("The login request is missing iss or login_hint.",
+                              title="The login request from the platform is incomplete")
+        platform = find_platform(issuer, client_id)
+        if platform is None or not platform.is_active:
+            platform_status_error(platform, issuer, client_id)
+        try:
+            registration = self.validate_oidc_login()
+        except OIDCException as exc:
+            raise LaunchError(str(exc)) from exc
+
+        state = "state-" + secrets.token_urlsafe(24)
+        nonce = secrets.token_urlsafe(24)
+        binding = secrets.token_urlsafe(24)
+        ttl = current_app.config["LAUNCH_STATE_TTL_SECONDS"]
+        db().add(LaunchState(state=state, nonce=nonce, platform_id=platform.id,
+                             browser_binding=_digest(binding),
+                             expires_at=utcnow() + timedelta(seconds=ttl)))
+        db().commit()
+        self.state_cookie = (STATE_COOKIE_PREFIX + state, binding)
+
+        params = {
+            "scope": "openid",
+            "response_type": "id_token",
+            "response_mode": "form_post",
+            "prompt": "none",
+            "client_id": registration.get_client_id(),
+            "redirect_uri": launch_url,
+            "state": state,
+            "nonce": nonce,
+            "login_hint": self._get_request_param("login_hint"),
+        }
+        hint = self._get_request_param("lti_message_hint")
+        if hint:
+            params["lti_message_hint"] = hint
+        auth_url = registration.get_auth_login_url()
+        return auth_url + ("&" if "?" in auth_url else "?") + urlencode(params)
+
+    def set_state_cookie(self, response) -> None:
+        name, value = self.state_cookie
+        ttl = current_app.config["LAUNCH_STATE_TTL_SECONDS"]
+        response.set_cookie(name, value, max_age=ttl, path="/lti/", **_cookie_kwargs())
+
+
+class ToolMessageLaunch(FlaskMessageLaunch):
+    """An id_token posted to /lti/launch, validated in full; see the module docstring."""
+
+    def __init__(self):
+        req = FlaskRequest(request_data=request.form.to_dict())
+        super().__init__(req, DatabaseToolConf(), cookie_service=FlaskCookieService(req))
+        self.platform: Platform | None = None
+        self.deployment: Deployment | None = None
+        self._state_row: LaunchState | None = None
+
+    def validate(self):
+        self._validated = True
+        try:
+            self.validate_jwt_format()
+            self.validate_state()
+            self.validate_registration()
+            self.validate_jwt_signature()
+            self.validate_nonce()
+            self.validate_deployment()
+            self.validate_message()
+        except LaunchError:
+            self._validated = False
+            raise
+        except LtiException as exc:
+            self._validated = False
+            raise InvalidToken(str(exc)) from exc
+        return self
+
+    def validate_jwt_format(self):
+        if not request.form.get("id_token"):
+            raise InvalidToken("The launch has no id_token.")
+        try:
+            return super().validate_jwt_format()
+        except LtiException as exc:
+            raise InvalidToken(f"The id_token is malformed: {exc}") from exc
+
+    def validate_state(self):
+        state = request.form.get("state")
+        if not state:
+            raise StateError("The launch has no state parameter.")
+        row = db().get(LaunchState, state)
+        if row is None:
+            raise StateError("The launch state is unknown: it was already used, or never issued.")
+        if row.expires_at < utcnow():
+            raise StateError("The launch state has expired.")
+        binding = request.cookies.get(STATE_COOKIE_PREFIX + state)
+        if binding is None:
+            raise CookiesBlocked("The state cookie set at login was not sent back.")
+        if not secrets.compare_digest(_digest(binding), row.browser_binding):
+            raise StateError("The launch state does not belong to this browser.")
+        self._state_row = row
+        return self
+
+    def validate_registration(self):
+        body = self._jwt.get("body", {})
+        issuer, client_id = body.get("iss"), self.get_client_id()
+        if not issuer or not client_id:
+            raise InvalidToken("The token has no iss or aud.")
+        platform = find_platform(issuer, client_id)
+        if platform is None or not platform.is_active:
+            platform_status_error(platform, issuer, client_id)
+        if platform.id != self._state_row.platform_id:
+            raise StateError("The launch comes from a different registration than its login.")
+        self.platform = platform
+        super().validate_registration()
+        return self
+
+    def validate_jwt_signature(self):
+        header = self._jwt.get("header", {})
+        alg = header.get("alg")
+        if alg != "RS256":
+            raise InvalidToken(f"Tokens must be signed with RS256, not {alg!r}.")
+        key = public_key_pem(self.platform, header.get("kid"), alg)
+        try:
+            claims = jwt.decode(
+                self._get_id_token(),
+                key,
+                algorithms=["RS256"],
+                audience=self.platform.client_id,
+                issuer=self.platform.issuer,
+                leeway=current_app.config["JWT_LEEWAY_SECONDS"],
+                options={"require": ["exp", "iat", "iss", "aud", "sub", "nonce"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("The token has expired.") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise InvalidToken("The token was issued in the future (iat).") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise InvalidToken("The token's audience (aud) is not this tool's client ID.") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise InvalidToken("The token's signature does not match the platform's key.") from exc
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(f"The token is not valid: {exc}") from exc
+        self._check_iat(claims)
+        self._check_azp(claims)
+        return self
+
+    def _check_iat(self, claims: dict) -> None:
+        # PyJWT checks iat only loosely; a token "issued" beyond the leeway is refused.
+        leeway = current_app.config["JWT_LEEWAY_SECONDS"]
+        iat = claims.get("iat")
+        if not isinstance(iat, (int, float)) or iat > utcnow().timestamp() + leeway:
+            raise InvalidToken("The token was issued in the future (iat).")
+
+    def _check_azp(self, claims: dict) -> None:
+        aud = claims.get("aud")
+        azp = claims.get("azp")
+        several = isinstance(aud, list) and len(aud) > 1
+        if several and not azp:
+            raise InvalidToken("The token has several audiences but no azp.")
+        if azp is not None and azp != self.platform.client_id:
+            raise InvalidToken("The token's authorized party (azp) is not this tool's client ID.")
+
+    def validate_nonce(self):
+        nonce = self._jwt["body"].get("nonce")
+        row = self._state_row
+        if not nonce or nonce != row.nonce:
+            raise StateError("The token's nonce is not the one issued with this state.")
+        # Consumed in one statement: of two requests racing with the same token, one wins.
+        used = db().execute(
+            delete(LaunchState).where(LaunchState.state == row.state, LaunchState.nonce == nonce)
+        ).rowcount
+        db().commit()
+        if used != 1:
+            raise StateError("This launch was already used (replayed nonce).")
+        return self
+
+    def validate_deployment(self):
+        deployment_id = self._jwt["body"].get(CLAIM + "deployment_id")
+        if not deployment_id or not isinstance(deployment_id, str):
+            raise InvalidToken("The token has no deployment_id.")
+        row = db().scalar(select(Deployment).where(
+            Deployment.platform_id == self.platform.id, Deployment.deployment_id == deployment_id))
+        if row is None:
+            accept = get_setting("AUTO_ACCEPT_NEW_DEPLOYMENTS")
+            row = Deployment(platform_id=self.platform.id, deployment_id=deployment_id,
+                             status=ACTIVE if accept else PENDING, label="Seen at launch")
+            db().add(row)
+            db().commit()
+            log.info("new deployment %r of platform %s recorded as %s",
+                     deployment_id, self.platform.id, row.status)
+        if row.status == PENDING:
+            raise DeploymentError(
+                f"Deployment {deployment_id!r} of {self.platform.name} is waiting for approval.")
+        if row.status == DISABLED:
+            raise DeploymentError(
+                f"Deployment {deployment_id!r} of {self.platform.name} has been disabled.",
+                title="This deployment of the tool has been disabled")
+        self.deployment = row
+        return self
+
+    def validate_message(self):
+        body = self._jwt["body"]
+        message_type = body.get(CLAIM + "message_type")
+        if message_type not in SUPPORTED_MESSAGES:
+            raise UnsupportedMessage(f"Message type {message_type!r} is not supported.")
+        for validator in get_validators():
+            if validator.can_validate(body):
+                try:
+                    validator.validate(body)
+                except LtiException as exc:
+                    raise InvalidToken(f"A required claim is missing or wrong: {exc}") from exc
+        return self
+
+    def claims(self) -> dict:
+        return self._jwt["body"]
+
+
+def purge_expired_states() -> int:
+    """Delete login states nobody came back for. Called now and then, not on every request."""
+    count = db().execute(delete(LaunchState).where(LaunchState.expires_at < utcnow())).rowcount
+    db().commit()
+    return count

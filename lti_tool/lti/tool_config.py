@@ -1,0 +1,74 @@
+"""pylti1p3's tool configuration, backed by the database instead of a JSON file."""
+from __future__ import annotations
+
+from typing import Optional
+
+from flask import current_app
+from pylti1p3.deployment import Deployment as LtiDeployment
+from pylti1p3.registration import Registration
+from pylti1p3.tool_config import ToolConfAbstract
+from sqlalchemy import select
+
+from ..db import db
+from ..models import Deployment, Platform
+
+
+def keystore():
+    return current_app.extensions["keystore"]
+
+
+def find_platform(issuer: str, client_id: Optional[str]) -> Optional[Platform]:
+    """The registration for an issuer and client_id; with no client_id, the issuer's only one."""
+    query = select(Platform).where(Platform.issuer == issuer)
+    if client_id:
+        return db().scalar(query.where(Platform.client_id == client_id))
+    rows = db().scalars(query.limit(2)).all()
+    return rows[0] if len(rows) == 1 else None
+
+
+def to_registration(platform: Platform) -> Registration:
+    key = keystore().current()
+    reg = Registration()
+    reg.set_issuer(platform.issuer)
+    reg.set_client_id(platform.client_id)
+    reg.set_auth_login_url(platform.auth_login_url)
+    reg.set_auth_token_url(platform.auth_token_url)
+    if platform.auth_audience:
+        reg.set_auth_audience(platform.auth_audience)
+    reg.set_key_set_url(platform.key_set_url)
+    reg.set_key_set(platform.key_set)
+    reg.set_tool_private_key(key.private_pem)
+    reg.set_tool_public_key(key.public_pem)
+    return reg
+
+
+class DatabaseToolConf(ToolConfAbstract):
+    """Every issuer may have many client_ids (Canvas has one issuer for all its customers)."""
+
+    def check_iss_has_one_client(self, iss: str) -> bool:
+        return False
+
+    def check_iss_has_many_clients(self, iss: str) -> bool:
+        return True
+
+    def find_registration_by_issuer(self, iss, *args, **kwargs):
+        platform = find_platform(iss, None)
+        return to_registration(platform) if platform and platform.is_active else None
+
+    def find_registration_by_params(self, iss, client_id, *args, **kwargs):
+        platform = find_platform(iss, client_id)
+        return to_registration(platform) if platform and platform.is_active else None
+
+    def find_deployment(self, iss, deployment_id):
+        return None
+
+    def find_deployment_by_params(self, iss, deployment_id, client_id, *args, **kwargs):
+        platform = find_platform(iss, client_id)
+        if platform is None:
+            return None
+        row = db().scalar(
+            select(Deployment).where(
+                Deployment.platform_id == platform.id, Deployment.deployment_id == deployment_id
+            )
+        )
+        return LtiDeployment().set_deployment_id(deployment_id) if row and row.is_active else None

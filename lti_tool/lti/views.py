@@ -1,0 +1,115 @@
+"""The LTI 1.3 endpoints: login, launch, JWKS, Canvas configuration and dynamic registration."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+from wtforms.validators import DataRequired, Length
+
+from ..auth import remember_launch
+from .context import open_session
+from .errors import LaunchError
+from .launch import ToolMessageLaunch, ToolOIDCLogin
+from .registration import SCOPES, TOOL_NAME, RegistrationFailed, ToolRegistration, describe_platform
+
+log = logging.getLogger(__name__)
+bp = Blueprint("lti", __name__, url_prefix="/lti")
+
+
+@bp.errorhandler(LaunchError)
+def launch_failed(exc: LaunchError):
+    # One line per refusal, without the token itself (it may carry personal data).
+    log.warning("lti refused: %s: %s (%s %s)", type(exc).__name__, exc.detail, request.method, request.path)
+    return render_template("lti/error.html", error=exc), exc.status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    login = ToolOIDCLogin()
+    url = login.build_redirect_url(url_for("lti.launch", _external=True))
+    response = redirect(url, code=302)
+    login.set_state_cookie(response)
+    log.info("lti login: iss=%s client_id=%s", request.values.get("iss"), request.values.get("client_id"))
+    return response
+
+
+@bp.route("/launch", methods=["POST"])
+def launch():
+    message = ToolMessageLaunch().validate()
+    ctx = open_session(message.platform, message.deployment, message.claims())
+    remember_launch(ctx.session_id)
+    log.info("lti launch: platform=%s course=%s person=%s role=%s type=%s", ctx.platform_id,
+             ctx.course_id, ctx.person_id, ctx.role, ctx.message_type)
+    response = redirect(url_for("core.landing", sid=ctx.session_id), code=303)
+    # The state cookie has done its job.
+    response.delete_cookie("lti_state_" + request.form.get("state", ""), path="/lti/")
+    return response
+
+
+@bp.get("/jwks.json")
+def jwks():
+    response = jsonify(current_app.extensions["keystore"].jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/config/canvas.json")
+def canvas_config():
+    """The JSON a Canvas admin pastes into an LTI developer key (Admin → Developer Keys → LTI Key)."""
+    launch_url = url_for("lti.launch", _external=True)
+    domain = request.host
+    return jsonify({
+        "title": TOOL_NAME,
+        "description": ToolRegistration.description,
+        "oidc_initiation_url": url_for("lti.login", _external=True),
+        "target_link_uri": launch_url,
+        "public_jwk_url": url_for("lti.jwks", _external=True),
+        "scopes": SCOPES,
+        "extensions": [{
+            "domain": domain,
+            "tool_id": "npq-lti-tool",
+            "platform": "canvas.instructure.com",
+            "privacy_level": "public",
+            "settings": {
+                "text": TOOL_NAME,
+                "placements": [
+                    {"placement": "link_selection", "message_type": "LtiDeepLinkingRequest",
+                     "target_link_uri": launch_url, "text": "Add NPQ activities"},
+                    {"placement": "assignment_selection", "message_type": "LtiDeepLinkingRequest",
+                     "target_link_uri": launch_url, "text": "Add NPQ activity"},
+                    {"placement": "course_navigation", "message_type": "LtiResourceLinkRequest",
+                     "target_link_uri": launch_url, "text": TOOL_NAME, "default": "disabled"},
+                ],
+            },
+        }],
+        "custom_fields": {"canvas_course_id": "$Canvas.course.id"},
+    })
+
+
+class RegisterForm(FlaskForm):
+    openid_configuration = HiddenField(validators=[DataRequired(), Length(max=2000)])
+    registration_token = HiddenField(validators=[Length(max=8000)])
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegisterForm() if request.method == "POST" else RegisterForm(formdata=request.args)
+    if not form.openid_configuration.data:
+        raise RegistrationFailed("The platform did not send openid_configuration.",
+                                 title="Start the registration from your platform",
+                                 fix="Paste this page's address into your platform's LTI "
+                                     "registration screen (Moodle: Site administration → Plugins → "
+                                     "External tool → Manage tools; Canvas: Developer Keys → LTI "
+                                     "Registration).")
+    registration = ToolRegistration(form.openid_configuration.data, form.registration_token.data)
+    if request.method == "GET":
+        config = registration.get_openid_configuration()
+        return render_template("lti/register.html", form=form, platform=describe_platform(config),
+                               scopes=SCOPES, tool_name=TOOL_NAME)
+    if not form.validate():
+        raise RegistrationFailed("The confirmation form expired or was tampered with.",
+                                 fix="Start the registration again from the platform.")
+    platform = registration.run()
+    return render_template("lti/registered.html", platform=platform)

@@ -1,0 +1,261 @@
+"""Typed SQLAlchemy models. The LTI edge fills them; the rest of the tool reads plain objects."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base, UTCDateTime, utcnow
+
+# Status of a platform registration or a deployment.
+ACTIVE, PENDING, DISABLED = "active", "pending", "disabled"
+STATUSES = (ACTIVE, PENDING, DISABLED)
+
+# A person's role in a course, mapped from LTI roles at launch.
+PARTICIPANT, TUTOR, COURSE_ADMIN, MENTOR = "participant", "tutor", "course_admin", "mentor"
+
+
+class Platform(Base):
+    """One registration of the tool with a platform: an issuer and a client_id."""
+
+    __tablename__ = "platform"
+    __table_args__ = (UniqueConstraint("issuer", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(255))
+    auth_login_url: Mapped[str] = mapped_column(String(1000))
+    auth_token_url: Mapped[str] = mapped_column(String(1000))
+    auth_audience: Mapped[Optional[str]] = mapped_column(String(1000))
+    key_set_url: Mapped[Optional[str]] = mapped_column(String(1000))
+    # A key set given at registration instead of a URL (or alongside, as a fixed key).
+    key_set: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    registered_via: Mapped[str] = mapped_column(String(20), default="admin")
+    # What the platform told us at dynamic registration (product family, version, ...).
+    platform_info: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # The platform's key set as last fetched from key_set_url: shared by every worker.
+    jwks_cache: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    jwks_fetched_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    jwks_fetch_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    deployments: Mapped[list["Deployment"]] = relationship(
+        back_populates="platform", cascade="all, delete-orphan", order_by="Deployment.id"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ACTIVE
+
+
+class Deployment(Base):
+    __tablename__ = "deployment"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    label: Mapped[Optional[str]] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    platform: Mapped[Platform] = relationship(back_populates="deployments")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ACTIVE
+
+
+class LaunchState(Base):
+    """OIDC login state and its nonce, kept between /lti/login and /lti/launch; used once."""
+
+    __tablename__ = "launch_state"
+
+    state: Mapped[str] = mapped_column(String(100), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(100), unique=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    # Hash of the value put in the browser's state cookie: binds the launch to that browser.
+    browser_binding: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Person(Base):
+    """A user of a platform: issuer + sub (through the registration)."""
+
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("platform_id", "sub"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    sub: Mapped[str] = mapped_column(String(255))
+    name: Mapped[Optional[str]] = mapped_column(String(300))
+    given_name: Mapped[Optional[str]] = mapped_column(String(200))
+    family_name: Mapped[Optional[str]] = mapped_column(String(200))
+    email: Mapped[Optional[str]] = mapped_column(String(320))
+    locale: Mapped[Optional[str]] = mapped_column(String(35))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_launch_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+    @property
+    def display_name(self) -> str:
+        full = " ".join(p for p in (self.given_name, self.family_name) if p)
+        return self.name or full or self.email or f"User {self.sub[:12]}"
+
+
+class Course(Base):
+    """An LTI context on a platform."""
+
+    __tablename__ = "course"
+    __table_args__ = (UniqueConstraint("platform_id", "context_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"))
+    context_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[Optional[str]] = mapped_column(String(500))
+    label: Mapped[Optional[str]] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    platform: Mapped[Platform] = relationship()
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.label or "Untitled course"
+
+
+class Enrolment(Base):
+    __tablename__ = "enrolment"
+    __table_args__ = (UniqueConstraint("person_id", "course_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    lti_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    person: Mapped[Person] = relationship()
+    course: Mapped[Course] = relationship()
+
+
+class Placement(Base):
+    """A resource link in a course, pointing at an item of a programme pack."""
+
+    __tablename__ = "placement"
+    __table_args__ = (UniqueConstraint("course_id", "resource_link_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"))
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[Optional[str]] = mapped_column(String(500))
+    # "<PROGRAMME>/<item id>", from the custom parameter or chosen by a tutor.
+    item_ref: Mapped[Optional[str]] = mapped_column(String(200))
+    line_item_url: Mapped[Optional[str]] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    course: Mapped[Course] = relationship()
+
+
+class LaunchSession(Base):
+    """What one launch opened: who, where, as what, with which platform services."""
+
+    __tablename__ = "launch_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"))
+    placement_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("placement.id", ondelete="SET NULL")
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    message_type: Mapped[str] = mapped_column(String(60))
+    # AGS / NRPS endpoints, deep-linking settings, custom parameters, return URL, mentees...
+    services: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+    person: Mapped[Person] = relationship()
+    course: Mapped[Course] = relationship()
+    deployment: Mapped[Deployment] = relationship()
+    placement: Mapped[Optional[Placement]] = relationship()
+
+
+class AdminUser(Base):
+    """A provider admin: the tool's own account, not an LTI user."""
+
+    __tablename__ = "admin_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+
+class LoginAttempt(Base):
+    """Failed admin logins, for rate limiting across workers."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Setting(Base):
+    """Provider settings changed in the admin UI; override the config file's defaults."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AccessToken(Base):
+    """Platform OAuth2 access tokens, reused per platform and scope set until they expire."""
+
+    __tablename__ = "access_token"
+    __table_args__ = (UniqueConstraint("platform_id", "scope_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    scope_key: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SandboxLink(Base):
+    """A link in the built-in sandbox VLE's demo course (what a course page lists)."""
+
+    __tablename__ = "sandbox_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    text: Mapped[Optional[str]] = mapped_column(Text)
+    resource_link_id: Mapped[str] = mapped_column(String(100), unique=True)
+    custom: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The gradebook column the link created (from a deep-linking lineItem), if any.
+    line_item: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SandboxScore(Base):
+    """A score the sandbox VLE received through AGS: its gradebook."""
+
+    __tablename__ = "sandbox_score"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("sandbox_link.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(255))
+    score: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,178 @@
+"""The built-in sandbox VLE: a demo course that launches the tool through the real LTI 1.3 flow.
+
+A newcomer picks who to be (participant, tutor, mentor) and opens the course's links; each opens
+the tool in an iframe, as Canvas or Moodle would, with signed tokens from lti1p3platform.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from ..db import db
+from ..models import ACTIVE, Deployment, Platform, SandboxLink
+from .platform import (
+    LaunchSpec,
+    PlatformSetup,
+    PreflightRejected,
+    auto_post_form,
+    build_launch,
+    issue_access_token,
+    load_or_create_key,
+    login_initiation_url,
+)
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+SANDBOX_ISSUER = "https://sandbox.npq-lti.example"
+SANDBOX_CLIENT_ID = "npq-sandbox-client"
+SANDBOX_DEPLOYMENT = "npq-sandbox-deployment"
+COURSE_ID = "sandbox-npqsl-2027"
+COURSE_TITLE = "NPQSL International · Cohort 2027 (sandbox)"
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+
+
+@dataclass(frozen=True)
+class SandboxPerson:
+    key: str
+    name: str
+    given: str
+    family: str
+    email: str
+    roles: tuple[str, ...]
+    label: str
+
+
+PEOPLE = {
+    p.key: p
+    for p in (
+        SandboxPerson("participant", "Asha Patel", "Asha", "Patel", "asha.patel@example.org",
+                      (LIS + "Learner",), "Participant"),
+        SandboxPerson("participant2", "Ben Okafor", "Ben", "Okafor", "ben.okafor@example.org",
+                      (LIS + "Learner",), "Second participant"),
+        SandboxPerson("tutor", "Dr Tom Reid", "Tom", "Reid", "tom.reid@example.org",
+                      (LIS + "Instructor",), "Tutor"),
+        SandboxPerson("mentor", "Grace Lee", "Grace", "Lee", "grace.lee@example.org",
+                      (LIS + "Mentor",), "Mentor (headteacher)"),
+    )
+}
+
+
+def _setup() -> PlatformSetup:
+    key = load_or_create_key(Path(current_app.instance_path) / "sandbox_platform.pem")
+    return PlatformSetup(
+        issuer=SANDBOX_ISSUER,
+        client_id=SANDBOX_CLIENT_ID,
+        deployment_id=SANDBOX_DEPLOYMENT,
+        private_pem=key,
+        tool_login_url=url_for("lti.login", _external=True),
+        tool_launch_url=url_for("lti.launch", _external=True),
+        tool_jwks=current_app.extensions["keystore"].jwks(),
+    )
+
+
+def ensure_registered(setup: PlatformSetup) -> None:
+    """Register the sandbox with the tool (once), pointing at this host's sandbox endpoints."""
+    platform = db().scalar(select(Platform).where(Platform.issuer == SANDBOX_ISSUER,
+                                                  Platform.client_id == SANDBOX_CLIENT_ID))
+    auth_url = url_for("sandbox.authorize", _external=True)
+    token_url = url_for("sandbox.token", _external=True)
+    if platform is None:
+        platform = Platform(name="Sandbox VLE", issuer=SANDBOX_ISSUER, client_id=SANDBOX_CLIENT_ID,
+                            status=ACTIVE, registered_via="sandbox", auth_login_url=auth_url,
+                            auth_token_url=token_url)
+        db().add(platform)
+        db().flush()
+        db().add(Deployment(platform_id=platform.id, deployment_id=SANDBOX_DEPLOYMENT,
+                            label="Sandbox course", status=ACTIVE))
+    # The sandbox's key is given inline: the tool never calls itself over HTTP to launch.
+    if (platform.auth_login_url, platform.auth_token_url, platform.key_set) != (auth_url, token_url, setup.jwks()):
+        platform.auth_login_url, platform.auth_token_url = auth_url, token_url
+        platform.key_set = setup.jwks()
+    db().commit()
+
+
+def _ensure_home_link() -> None:
+    if db().scalar(select(SandboxLink).limit(1)) is None:
+        db().add(SandboxLink(title="NPQ Learning – course home", resource_link_id="sandbox-home",
+                             text="Your programme, activities and progress."))
+        db().commit()
+
+
+def _person(key: str | None) -> SandboxPerson:
+    person = PEOPLE.get(key or "")
+    if person is None:
+        abort(404)
+    return person
+
+
+@bp.get("/")
+def course():
+    ensure_registered(_setup())
+    _ensure_home_link()
+    links = db().scalars(select(SandboxLink).order_by(SandboxLink.id)).all()
+    as_key = request.args.get("as", "participant")
+    return render_template("sandbox/course.html", links=links, people=PEOPLE.values(),
+                           current=_person(as_key), course_title=COURSE_TITLE)
+
+
+@bp.get("/links/<int:link_id>")
+def open_link(link_id: int):
+    """The course page with the tool in an iframe, as a VLE shows an LTI link."""
+    link = db().get(SandboxLink, link_id) or abort(404)
+    person = _person(request.args.get("as"))
+    src = url_for("sandbox.initiate", link=link.id, **{"as": person.key})
+    return render_template("sandbox/frame.html", link=link, person=person, src=src,
+                           course_title=COURSE_TITLE)
+
+
+@bp.get("/initiate")
+def initiate():
+    """Start a launch: send the browser to the tool's login initiation URL."""
+    person = _person(request.args.get("as"))
+    setup = _setup()
+    ensure_registered(setup)
+    hint = json.dumps({"link": request.args.get("link", type=int),
+                       "dl": request.args.get("dl") == "1"})
+    return redirect(login_initiation_url(setup, "sandbox-" + person.key, hint))
+
+
+@bp.get("/auth")
+def authorize():
+    """The platform's OIDC authorization endpoint: sign an id_token and post it to the tool."""
+    args = request.args.to_dict()
+    try:
+        hint = json.loads(args.get("lti_message_hint") or "{}")
+        person = PEOPLE[args.get("login_hint", "").removeprefix("sandbox-")]
+    except (ValueError, KeyError):
+        return "Unknown user or message hint.", 400
+    spec = LaunchSpec(user_id="sandbox-" + person.key, roles=list(person.roles), name=person.name,
+                      email=person.email, given_name=person.given, family_name=person.family,
+                      context_id=COURSE_ID, context_title=COURSE_TITLE)
+    if person.key == "mentor":
+        spec.extra_claims["https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor"] = ["sandbox-participant"]
+    link = db().get(SandboxLink, hint.get("link") or 0) if hint.get("link") else None
+    if link is not None:
+        spec.resource_link_id, spec.resource_link_title = link.resource_link_id, link.title
+        spec.custom = dict(link.custom or {})
+    try:
+        launch = build_launch(_setup(), args, spec)
+    except PreflightRejected as exc:
+        return f"The sandbox refused the authentication request: {exc}", 400
+    return auto_post_form(launch)
+
+
+@bp.post("/token")
+def token():
+    try:
+        return jsonify(issue_access_token(_setup(), request.form.to_dict()))
+    except Exception as exc:  # lti1p3platform raises several types for a bad assertion
+        return jsonify({"error": "invalid_client", "error_description": str(exc)[:200]}), 400
+
+
+@bp.get("/jwks.json")
+def jwks():
+    return jsonify(_setup().jwks())
