@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, Optional, ValidationError
 
 from ..models import STATUSES
@@ -37,7 +38,7 @@ class PlatformForm(FlaskForm):
                               description="Canvas: https://sso.canvaslms.com/api/lti/security/jwks. Moodle: <site>/mod/lti/certs.php")
     auth_audience = StringField("Token audience (optional)", validators=[Optional(), Length(max=1000)],
                                 description="Only if the platform asks for an aud other than the token URL.")
-    status = SelectField("Status", choices=[(s, s.title()) for s in STATUSES], default="active")
+    status = SelectField("Status", choices=[SelectChoice(s, s.title()) for s in STATUSES], default="active")
     deployment_ids = TextAreaField("Deployment IDs (one per line)", validators=[Optional(), Length(max=5000)])
 
     def deployment_id_list(self) -> list[str]:
@@ -50,7 +51,7 @@ class DeploymentForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("Status", choices=[(s, s.title()) for s in STATUSES])
+    status = SelectField("Status", choices=[SelectChoice(s, s.title()) for s in STATUSES])
 
 
 class SettingsForm(FlaskForm):

@@ -38,7 +38,7 @@ class ToolKey:
         ).decode()
 
 
-def _new_key() -> ToolKey:
+def new_key() -> ToolKey:
     key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -70,7 +70,7 @@ class KeyStore:
         if self._index.exists():
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        current, upcoming = _new_key(), _new_key()
+        current, upcoming = new_key(), new_key()
         self._save_key(current)
         self._save_key(upcoming)
         self._save_index(current.kid, upcoming.kid)
@@ -103,7 +103,7 @@ class KeyStore:
         """The next key becomes current; a new next key is made. Returns (current, next) kids."""
         index = self._read_index()
         retired = index["current"]
-        fresh = _new_key()
+        fresh = new_key()
         self._save_key(fresh)
         self._save_index(index["next"], fresh.kid)
         # Keep the retired key on disk (not published) for an orderly audit; it signs nothing.

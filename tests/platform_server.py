@@ -1,0 +1,173 @@
+"""An independent LTI 1.3 platform for end-to-end tests, served on 127.0.0.1.
+
+The protocol work is the `lti1p3platform` package's (signing id_tokens, checking the tool's client
+assertions, validating deep-linking responses); this file only serves it over HTTP and records what
+the tool sends, so tests can assert on what really arrived.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+import jwt
+from flask import Flask, abort, jsonify, request
+from werkzeug.serving import make_server
+
+from lti_tool.sandbox.platform import (
+    LaunchSpec,
+    PlatformSetup,
+    auto_post_form,
+    build_launch,
+    issue_access_token,
+    login_initiation_url,
+)
+from lti_tool.lti.keys import ToolKey
+from lti_tool.lti.keys import new_key
+
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+LEARNER, INSTRUCTOR = LIS + "Learner", LIS + "Instructor"
+
+
+class ServerThread(threading.Thread):
+    """A real HTTP server for a WSGI app, on 127.0.0.1 and a free port."""
+
+    def __init__(self, app, host: str = "127.0.0.1"):
+        super().__init__(daemon=True)
+        self.server = make_server(host, 0, app, threaded=True)
+        self.port = self.server.server_port
+        self.url = f"http://{host}:{self.port}"
+
+    def run(self):
+        self.server.serve_forever()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@dataclass
+class Received:
+    jwks_fetches: int = 0
+    token_requests: list[dict] = field(default_factory=list)
+    registrations: list[dict] = field(default_factory=list)
+
+
+class PlatformServer:
+    """One platform registration (issuer + client_id + deployment) pointing at a tool."""
+
+    def __init__(self, tool_url: str, *, client_id: str | None = None, deployment_id: str = "dep-1"):
+        self.tool_url = tool_url
+        self.client_id = client_id or "client-" + secrets.token_hex(4)
+        self.deployment_id = deployment_id
+        self.keys = [new_key()]
+        self.received = Received()
+        self.specs: dict[str, LaunchSpec] = {}
+        self.registration_token = "reg-" + secrets.token_hex(8)
+        self.app = self._make_app()
+        self.server = ServerThread(self.app)
+        self.issuer = self.server.url
+        self.server.start()
+
+    # -- identity and keys -------------------------------------------------------------------
+    @property
+    def key(self) -> ToolKey:
+        return self.keys[-1]
+
+    def rotate_key(self) -> None:
+        self.keys.append(new_key())
+
+    def jwks(self) -> dict:
+        return {"keys": [k.public_jwk for k in self.keys]}
+
+    def setup(self) -> PlatformSetup:
+        return PlatformSetup(
+            issuer=self.issuer, client_id=self.client_id, deployment_id=self.deployment_id,
+            private_pem=self.key.private_pem,
+            tool_login_url=self.tool_url + "/lti/login",
+            tool_launch_url=self.tool_url + "/lti/launch",
+            tool_jwks_url=self.tool_url + "/lti/jwks.json",
+        )
+
+    def registration_fields(self) -> dict:
+        """What an admin would type into the tool for this platform."""
+        return {
+            "name": f"Test platform {self.client_id}", "issuer": self.issuer,
+            "client_id": self.client_id, "auth_login_url": self.issuer + "/auth",
+            "auth_token_url": self.issuer + "/token", "key_set_url": self.issuer + "/jwks",
+        }
+
+    # -- launching ------------------------------------------------------------------------
+    def login_url(self, spec: LaunchSpec) -> str:
+        """Where the platform sends the browser to start this launch."""
+        hint = secrets.token_hex(8)
+        self.specs[hint] = spec
+        return login_initiation_url(self.setup(), spec.user_id, hint)
+
+    def authorize(self, args: dict) -> dict:
+        """The signed launch (id_token, state, launch_url) for an authentication request."""
+        return build_launch(self.setup(), args, self.specs[args["lti_message_hint"]])
+
+    def sign(self, claims: dict, *, key: ToolKey | None = None, kid: str | None = None,
+             alg: str = "RS256") -> str:
+        key = key or self.key
+        return jwt.encode(claims, key.private_pem, algorithm=alg,
+                          headers={"kid": kid if kid is not None else key.kid})
+
+    def _make_app(self) -> Flask:
+        app = Flask("test_platform")
+
+        @app.get("/jwks")
+        def jwks():
+            self.received.jwks_fetches += 1
+            return jsonify(self.jwks())
+
+        @app.get("/auth")
+        def auth():
+            args = request.args.to_dict()
+            if args.get("lti_message_hint") not in self.specs:
+                abort(400)
+            return auto_post_form(self.authorize(args))
+
+        @app.post("/token")
+        def token():
+            self.received.token_requests.append(request.form.to_dict())
+            try:
+                return jsonify(issue_access_token(self.setup(), request.form.to_dict()))
+            except Exception as exc:
+                return jsonify({"error": "invalid_client", "error_description": str(exc)}), 400
+
+        @app.get("/.well-known/openid-configuration")
+        def openid_configuration():
+            if request.headers.get("Authorization") != "Bearer " + self.registration_token:
+                return jsonify({"error": "unauthorized"}), 401
+            return jsonify({
+                "issuer": self.issuer,
+                "authorization_endpoint": self.issuer + "/auth",
+                "token_endpoint": self.issuer + "/token",
+                "jwks_uri": self.issuer + "/jwks",
+                "registration_endpoint": self.issuer + "/register",
+                "scopes_supported": ["openid"],
+                "response_types_supported": ["id_token"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+                    "product_family_code": "moodle", "version": "4.5",
+                    "messages_supported": [{"type": "LtiResourceLinkRequest"},
+                                           {"type": "LtiDeepLinkingRequest"}],
+                },
+            })
+
+        @app.post("/register")
+        def register():
+            if request.headers.get("Authorization") != "Bearer " + self.registration_token:
+                return jsonify({"error": "unauthorized"}), 401
+            body = request.get_json()
+            self.received.registrations.append(body)
+            tool_conf = dict(body["https://purl.imsglobal.org/spec/lti-tool-configuration"])
+            tool_conf["deployment_id"] = self.deployment_id
+            return jsonify({**body, "client_id": self.client_id,
+                            "https://purl.imsglobal.org/spec/lti-tool-configuration": tool_conf})
+
+        return app
+
+    def stop(self):
+        self.server.stop()
