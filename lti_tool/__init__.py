@@ -63,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     _load_config(app, test_config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]

@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite. Works on a fresh machine with Python 3.11.
+# Set up and run the whole test suite. Works on a fresh machine with Python 3.11; as root on
+# Debian/Ubuntu it installs Chromium for the browser tests, elsewhere set CHROMIUM_PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$(command -v python3.11 || command -v python3)
 [ -d .venv ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
+
+if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Chromium for the browser tests..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  else
+    echo "Chromium not found: browser tests will be skipped (set CHROMIUM_PATH to run them)." >&2
+  fi
+fi
+
 export NPQ_CONFIG=test
 .venv/bin/python -m pytest "$@"

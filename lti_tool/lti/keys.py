@@ -5,6 +5,7 @@ the tool's key set keep validating across a rotation.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from dataclasses import dataclass
@@ -70,10 +71,15 @@ class KeyStore:
         if self._index.exists():
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        current, upcoming = new_key(), new_key()
-        self._save_key(current)
-        self._save_key(upcoming)
-        self._save_index(current.kid, upcoming.kid)
+        # Several workers may start at once: one creates the keys, the others wait and reuse them.
+        with open(self.dir / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self._index.exists():
+                return
+            current, upcoming = new_key(), new_key()
+            self._save_key(current)
+            self._save_key(upcoming)
+            self._save_index(current.kid, upcoming.kid)
 
     def _save_key(self, key: ToolKey) -> None:
         _write_private(self.dir / f"{key.kid}.pem", key.private_pem)
