@@ -79,6 +79,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     keystore.ensure()
     app.extensions["keystore"] = keystore
 
+    from .activities.views import bp as activities_bp
     from .admin.views import bp as admin_bp
     from .core.views import bp as core_bp
     from .lti.views import bp as lti_bp
@@ -86,6 +87,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(lti_bp)
     app.register_blueprint(core_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(activities_bp)
     # Platforms post id_tokens and registration forms across sites: those are protected by
     # signatures and state, not by the CSRF token.
     csrf.exempt(lti_bp)

@@ -197,7 +197,28 @@ def quickstart_setup():
         click.echo(f"Admin sign-in: user 'admin', password in {password_file}")
 
 
+content_cli = AppGroup("content", help="Programme packs (frameworks, modules, activities).")
+
+
+@content_cli.command("check")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
+def content_check(folder):
+    """Check every pack in FOLDER (default: the configured packs) against the schema."""
+    from .content import check_all
+
+    root = Path(folder or current_app.config["CONTENT_PACKS_DIR"])
+    programmes, problems = check_all(root)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in the packs under {root}")
+    for code, programme in sorted(programmes.items()):
+        click.echo(f"{code}: {len(programme.areas)} areas, {len(programme.statements)} statements, "
+                   f"{len(programme.modules)} modules, {len(programme.activities)} activities")
+    click.echo("All packs are valid.")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (db_cli, admin_cli, platform_cli, deployment_cli, keys_cli):
+    for group in (db_cli, admin_cli, platform_cli, deployment_cli, keys_cli, content_cli):
         app.cli.add_command(group)
     app.cli.add_command(quickstart_setup)

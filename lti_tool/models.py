@@ -120,6 +120,8 @@ class Course(Base):
     context_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[Optional[str]] = mapped_column(String(500))
     label: Mapped[Optional[str]] = mapped_column(String(200))
+    # The programme the course follows: from the first item placed in it, or a custom parameter.
+    programme_code: Mapped[Optional[str]] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     platform: Mapped[Platform] = relationship()
@@ -259,3 +261,73 @@ class SandboxScore(Base):
     user_id: Mapped[str] = mapped_column(String(255))
     score: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+DRAFT, SUBMITTED = "draft", "submitted"
+
+
+class ActivityWork(Base):
+    """A participant's work on one activity in one course: the live draft and its status."""
+
+    __tablename__ = "activity_work"
+    __table_args__ = (UniqueConstraint("person_id", "course_id", "activity_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    activity_ref: Mapped[str] = mapped_column(String(200))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Bumped on every save: a save based on an older version is a conflict (another tab or device).
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default=DRAFT)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    submitted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+    person: Mapped[Person] = relationship()
+    submissions: Mapped[list["ActivitySubmission"]] = relationship(
+        back_populates="work", order_by="ActivitySubmission.id", cascade="all, delete-orphan")
+
+
+class ActivitySubmission(Base):
+    """An immutable snapshot of what was submitted, with its automatic mark if any."""
+
+    __tablename__ = "activity_submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("activity_work.id", ondelete="CASCADE"), index=True)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    score: Mapped[Optional[float]] = mapped_column()
+    max_score: Mapped[Optional[float]] = mapped_column()
+
+    work: Mapped[ActivityWork] = relationship(back_populates="submissions")
+
+
+class GradeOutbox(Base):
+    """A score on its way to the platform's gradebook (AGS): stored first, delivered by a worker."""
+
+    __tablename__ = "grade_outbox"
+    __table_args__ = (Index("ix_grade_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    # Where the score goes: the line item, or the container to find/create it in.
+    line_item_url: Mapped[Optional[str]] = mapped_column(String(1000))
+    lineitems_url: Mapped[Optional[str]] = mapped_column(String(1000))
+    resource_id: Mapped[str] = mapped_column(String(200))
+    resource_link_id: Mapped[Optional[str]] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(String(300))
+    # The AGS score body, timestamp included: re-delivery sends exactly the same thing.
+    score: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(40))
+    source_id: Mapped[Optional[int]] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lease_owner: Mapped[Optional[str]] = mapped_column(String(64))
+    lease_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())

@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from sqlalchemy import func, select
 
+from ..activities.views import course_programme
 from ..auth import current_context, forget_launch, launch_required
+from ..content import find_activity
 from ..db import db, utcnow
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Enrolment, LaunchSession, Placement
 
@@ -20,6 +22,11 @@ def index():
 @launch_required()
 def landing():
     ctx = current_context()
+    activity = find_activity(ctx.item_ref)
+    if activity is not None and ctx.role in (PARTICIPANT, TUTOR, COURSE_ADMIN):
+        return redirect(url_for("activities.activity_page", code=activity.programme, activity_id=activity.id))
+    if ctx.role == PARTICIPANT and course_programme() is not None:
+        return redirect(url_for("activities.programme_home"))
     placements = db().scalars(
         select(Placement).where(Placement.course_id == ctx.course_id).order_by(Placement.id)
     ).all()
@@ -30,7 +37,8 @@ def landing():
     counts = dict(db().execute(
         select(Enrolment.role, func.count()).where(Enrolment.course_id == ctx.course_id)
         .group_by(Enrolment.role)).all())
-    return render_template("core/tutor_home.html", ctx=ctx, placements=placements, counts=counts)
+    return render_template("core/tutor_home.html", ctx=ctx, placements=placements, counts=counts,
+                           programme=course_programme())
 
 
 @bp.post("/s/<sid>/logout")

@@ -209,6 +209,16 @@ def _upsert_placement(course: Course, claims: dict) -> Optional[Placement]:
     return placement
 
 
+def _set_programme(course: Course, placement: Optional[Placement], claims: dict) -> None:
+    """A course follows one programme: named by a custom parameter, or the first item placed."""
+    custom = claims.get(CLAIM + "custom") or {}
+    named = custom.get("npq_programme") if isinstance(custom, dict) else None
+    if named and not str(named).startswith("$"):
+        course.programme_code = _clip(named, 20).upper()
+    elif not course.programme_code and placement is not None and placement.item_ref:
+        course.programme_code = placement.item_ref.split("/", 1)[0][:20]
+
+
 def open_session(platform: Platform, deployment: Deployment, claims: dict) -> LaunchContext:
     """Record who launched where, and open a launch session for them."""
     lti_roles = [r for r in claims.get(CLAIM + "roles", []) if isinstance(r, str)]
@@ -231,6 +241,7 @@ def open_session(platform: Platform, deployment: Deployment, claims: dict) -> La
         db().add(enrolment)
     enrolment.role, enrolment.lti_roles = role, lti_roles[:50]
     placement = _upsert_placement(course, claims)
+    _set_programme(course, placement, claims)
     hours = current_app.config["LAUNCH_SESSION_HOURS"]
     row = LaunchSession(
         id=secrets.token_urlsafe(24),

@@ -98,7 +98,8 @@ def ensure_registered(setup: PlatformSetup) -> None:
 def _ensure_home_link() -> None:
     if db().scalar(select(SandboxLink).limit(1)) is None:
         db().add(SandboxLink(title="NPQ Learning – course home", resource_link_id="sandbox-home",
-                             text="Your programme, activities and progress."))
+                             text="Your programme, activities and progress.",
+                             custom={"npq_programme": "NPQSL"}))
         db().commit()
 
 

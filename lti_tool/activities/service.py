@@ -1,0 +1,142 @@
+"""Participants' work on activities: drafts with versions, immutable submissions, automatic
+marking of knowledge checks, and progress across modules and statements."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy import select
+
+from ..content import Activity, Programme
+from ..db import db, utcnow
+from ..models import DRAFT, SUBMITTED, ActivitySubmission, ActivityWork
+
+MAX_ANSWER_CHARS = 20000
+
+
+class AnswerError(ValueError):
+    """Answers that cannot be saved as sent; the message says why, the text stays in the page."""
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    question_id: str
+    chosen: Optional[int]
+    correct: bool
+    feedback: str
+
+
+def clean_answers(activity: Activity, raw: dict) -> dict[str, str]:
+    """Keep only this activity's questions; refuse over-long text rather than cut it."""
+    if not isinstance(raw, dict):
+        raise AnswerError("Answers must be a set of fields.")
+    answers: dict[str, str] = {}
+    for question in activity.questions:
+        value = raw.get(question.id)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            value = str(value)
+        if len(value) > MAX_ANSWER_CHARS:
+            raise AnswerError(f"“{question.prompt[:60]}…” is longer than {MAX_ANSWER_CHARS:,} characters "
+                              f"({len(value):,}). Shorten it; nothing has been lost.")
+        answers[question.id] = value.replace("\x00", "")
+    return answers
+
+
+def get_work(person_id: int, course_id: int, activity: Activity, *, create: bool = False) -> Optional[ActivityWork]:
+    work = db().scalar(select(ActivityWork).where(
+        ActivityWork.person_id == person_id, ActivityWork.course_id == course_id,
+        ActivityWork.activity_ref == activity.ref))
+    if work is None and create:
+        work = ActivityWork(person_id=person_id, course_id=course_id, activity_ref=activity.ref,
+                            answers={}, version=0, status=DRAFT)
+        db().add(work)
+        db().flush()
+    return work
+
+
+class Conflict(Exception):
+    def __init__(self, work: ActivityWork):
+        super().__init__("changed elsewhere")
+        self.work = work
+
+
+def save_draft(work: ActivityWork, answers: dict[str, str], base_version: Optional[int]) -> ActivityWork:
+    """Save a draft. A save based on an older version than the stored one was made without seeing
+    a change from another tab or device: refuse it instead of overwriting that change."""
+    if base_version is not None and base_version != work.version:
+        raise Conflict(work)
+    work.answers = answers
+    work.version += 1
+    work.updated_at = utcnow()
+    if work.status == SUBMITTED:
+        work.status = DRAFT  # editing after submitting starts a new draft; submissions stay
+    return work
+
+
+def mark(activity: Activity, answers: dict[str, str]) -> tuple[Optional[int], list[QuestionResult]]:
+    if not activity.auto_marked:
+        return None, []
+    results = []
+    for question in activity.questions:
+        if question.type != "choice":
+            continue
+        raw = answers.get(question.id)
+        chosen = int(raw) if raw is not None and raw.isdigit() and int(raw) < len(question.options) else None
+        correct = chosen is not None and question.options[chosen].correct
+        feedback = question.options[chosen].feedback if chosen is not None else "Not answered."
+        results.append(QuestionResult(question.id, chosen, correct, feedback))
+    return sum(r.correct for r in results), results
+
+
+def missing_answers(activity: Activity, answers: dict[str, str]) -> list[str]:
+    return [q.prompt for q in activity.questions if not (answers.get(q.id) or "").strip()]
+
+
+def submit(work: ActivityWork, activity: Activity, answers: dict[str, str]) -> ActivitySubmission:
+    score, _ = mark(activity, answers)
+    work.answers = answers
+    work.version += 1
+    work.status, work.submitted_at, work.updated_at = SUBMITTED, utcnow(), utcnow()
+    submission = ActivitySubmission(work_id=work.id, answers=dict(answers), submitted_at=work.submitted_at,
+                                    score=score, max_score=activity.max_score)
+    db().add(submission)
+    return submission
+
+
+@dataclass
+class ModuleProgress:
+    module_id: str
+    title: str
+    done: int
+    total: int
+    statuses: dict[str, str]
+
+
+@dataclass
+class Progress:
+    modules: list[ModuleProgress]
+    covered: set[str]
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+
+def progress(person_id: int, course_id: int, programme: Programme) -> Progress:
+    rows = db().scalars(select(ActivityWork).where(ActivityWork.person_id == person_id,
+                                                   ActivityWork.course_id == course_id)).all()
+    status = {w.activity_ref: ("done" if w.submissions else "draft") for w in rows}
+    covered: set[str] = set()
+    modules = []
+    for module in programme.modules:
+        statuses = {a.id: status.get(a.ref, "not started") for a in module.activities}
+        for a in module.activities:
+            if statuses[a.id] == "done":
+                covered.update(a.develops)
+        modules.append(ModuleProgress(module.id, module.title,
+                                      sum(s == "done" for s in statuses.values()), len(statuses), statuses))
+    return Progress(modules, covered, sum(m.done for m in modules), sum(m.total for m in modules))

@@ -1,0 +1,187 @@
+"""Participant pages: the programme's modules and progress, and doing an activity."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms.validators import ValidationError
+
+from .. import csrf
+from ..auth import current_context, launch_required
+from ..content import Activity, Programme, catalogue
+from ..db import db
+from ..grades.delivery import kick
+from ..grades.outbox import enqueue_score
+from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, Course
+from .service import (
+    AnswerError,
+    Conflict,
+    clean_answers,
+    get_work,
+    mark,
+    missing_answers,
+    progress,
+    save_draft,
+    submit,
+)
+
+log = logging.getLogger(__name__)
+bp = Blueprint("activities", __name__)
+
+
+def course_programme() -> Programme | None:
+    course = db().get(Course, current_context().course_id)
+    return catalogue().get(course.programme_code) if course and course.programme_code else None
+
+
+def _activity_or_404(code: str, activity_id: str) -> tuple[Programme, Activity]:
+    programme = catalogue().get(code)
+    activity = programme.activities.get(activity_id) if programme else None
+    if activity is None:
+        abort(404)
+    # A launch opens the activities of its course's programme, and the item it was placed for.
+    ctx = current_context()
+    course_prog = course_programme()
+    if ctx.item_ref != activity.ref and (course_prog is None or course_prog.code != code):
+        abort(403)
+    return programme, activity
+
+
+@bp.get("/s/<sid>/programme")
+@launch_required()
+def programme_home():
+    ctx = current_context()
+    programme = course_programme()
+    if programme is None:
+        return render_template("activities/no_programme.html", ctx=ctx)
+    prog = progress(ctx.person_id, ctx.course_id, programme) if ctx.role == PARTICIPANT else None
+    return render_template("activities/programme.html", ctx=ctx, programme=programme, progress=prog)
+
+
+@bp.get("/s/<sid>/activities/<code>/<activity_id>")
+@launch_required()
+def activity_page(code: str, activity_id: str):
+    ctx = current_context()
+    programme, activity = _activity_or_404(code, activity_id)
+    work = get_work(ctx.person_id, ctx.course_id, activity) if ctx.role == PARTICIPANT else None
+    last = work.submissions[-1] if work and work.submissions else None
+    results = mark(activity, last.answers)[1] if last and activity.auto_marked else []
+    module = programme.module_of(activity)
+    statements = [programme.statements[s] for s in activity.develops if s in programme.statements]
+    prog = progress(ctx.person_id, ctx.course_id, programme) if ctx.role == PARTICIPANT else None
+    return render_template("activities/activity.html", ctx=ctx, programme=programme, module=module,
+                           activity=activity, work=work, last=last, results=results,
+                           statements=statements, progress=prog,
+                           draft_key=f"npq-draft:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{activity.ref}")
+
+
+@bp.post("/s/<sid>/activities/<code>/<activity_id>/draft")
+@csrf.exempt
+@launch_required(PARTICIPANT)
+def autosave(code: str, activity_id: str):
+    """Autosave from the page's script (JSON, or a beacon when the page is left)."""
+    payload = request.get_json(silent=True, force=True)
+    if not isinstance(payload, dict):
+        return jsonify({"error": "The draft could not be read."}), 400
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken") or payload.get("csrf_token"))
+    except ValidationError:
+        return jsonify({"error": "Your page is out of date. Reload it: your text is kept on this device."}), 400
+    ctx = current_context()
+    _, activity = _activity_or_404(code, activity_id)
+    try:
+        answers = clean_answers(activity, payload.get("answers"))
+    except AnswerError as exc:
+        return jsonify({"error": str(exc)}), 400
+    base = payload.get("version")
+    work = get_work(ctx.person_id, ctx.course_id, activity, create=True)
+    try:
+        save_draft(work, answers, base if isinstance(base, int) else None)
+    except Conflict as exc:
+        db().rollback()
+        return jsonify({"error": "conflict", "version": exc.work.version, "answers": exc.work.answers,
+                        "saved_at": exc.work.updated_at.isoformat()}), 409
+    db().commit()
+    return jsonify({"version": work.version, "saved_at": work.updated_at.isoformat()})
+
+
+@bp.post("/s/<sid>/activities/<code>/<activity_id>")
+@launch_required(PARTICIPANT)
+def save_or_submit(code: str, activity_id: str):
+    """The form's own post: works without JavaScript. Saves the draft, or submits it."""
+    ctx = current_context()
+    programme, activity = _activity_or_404(code, activity_id)
+    raw = {q.id: request.form.get(f"answer-{q.id}") for q in activity.questions}
+    raw = {k: v for k, v in raw.items() if v is not None}
+    work = get_work(ctx.person_id, ctx.course_id, activity, create=True)
+    try:
+        answers = clean_answers(activity, raw)
+    except AnswerError as exc:
+        db().rollback()
+        return _redisplay(programme, activity, raw, str(exc))
+    if request.form.get("action") != "submit":
+        base = request.form.get("version", type=int)
+        try:
+            save_draft(work, answers, base)
+        except Conflict:
+            db().rollback()
+            return _redisplay(programme, activity, raw, "This activity was changed in another tab or on another "
+                              "device since you opened it. Your text below has not been saved: copy anything you "
+                              "need, then reload the page to see the other version.", status=409)
+        db().commit()
+        flash("Draft saved.")
+        return redirect(url_for("activities.activity_page", code=code, activity_id=activity_id), code=303)
+    missing = missing_answers(activity, answers)
+    if missing:
+        save_draft(work, answers, None)
+        db().commit()
+        return _redisplay(programme, activity, raw, "Answer every question before submitting. Your draft "
+                          f"is saved. Still to answer: {'; '.join(m[:80] for m in missing)}")
+    submission = submit(work, activity, answers)
+    db().flush()
+    if activity.auto_marked:
+        entry = enqueue_score(ctx, resource_id=activity.ref, label=activity.title,
+                              score_given=submission.score, score_maximum=activity.max_score,
+                              activity_progress="Completed", grading_progress="FullyGraded",
+                              source="activity", source_id=submission.id)
+        db().commit()
+        if entry is not None:
+            kick(current_app._get_current_object())
+    else:
+        db().commit()
+    log.info("activity submitted: %s by person %s in course %s", activity.ref, ctx.person_id, ctx.course_id)
+    flash("Submitted. Well done." if not activity.auto_marked
+          else f"Submitted. You scored {submission.score} out of {activity.max_score}.")
+    return redirect(url_for("activities.activity_page", code=code, activity_id=activity_id), code=303)
+
+
+def _redisplay(programme: Programme, activity: Activity, raw: dict, error: str, status: int = 400):
+    ctx = current_context()
+    work = get_work(ctx.person_id, ctx.course_id, activity)
+    statements = [programme.statements[s] for s in activity.develops if s in programme.statements]
+    return render_template("activities/activity.html", ctx=ctx, programme=programme,
+                           module=programme.module_of(activity), activity=activity, work=work,
+                           last=work.submissions[-1] if work and work.submissions else None, results=[],
+                           statements=statements, progress=progress(ctx.person_id, ctx.course_id, programme),
+                           form_answers=raw, error=error,
+                           draft_key=f"npq-draft:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{activity.ref}"), status
+
+
+@bp.get("/s/<sid>/coverage")
+@launch_required(TUTOR, COURSE_ADMIN)
+def coverage():
+    ctx = current_context()
+    programme = course_programme()
+    if programme is None:
+        return render_template("activities/no_programme.html", ctx=ctx)
+    by_statement: dict[str, list[Activity]] = {sid: [] for sid in programme.statements}
+    for act in programme.activities.values():
+        for sid in act.develops:
+            by_statement.setdefault(sid, []).append(act)
+    gaps = sum(1 for acts in by_statement.values() if not acts)
+    return render_template("activities/coverage.html", ctx=ctx, programme=programme,
+                           by_statement=by_statement, gaps=gaps)
+
+
+__all__ = ["bp", "CSRFError"]

@@ -1,0 +1,229 @@
+"""Load programme packs from YAML, check them against the schema and each other, report problems
+with the file, the line and the path inside the file."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from .model import Activity, Area, Bullet, Module, Option, Programme, Question, Statement
+
+SCHEMA = json.loads((Path(__file__).parent / "schema.json").read_text())
+PACK_FILES = ("programme.yaml", "framework.yaml", "modules.yaml")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path or '(top)'}: {self.message}"
+
+
+class PackError(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _validator(file_name: str) -> Draft202012Validator:
+    schema = {**SCHEMA["files"][file_name], "$defs": SCHEMA["$defs"]}
+    return Draft202012Validator(schema)
+
+
+def _line_of(node: yaml.Node | None, path: Iterable[Any]) -> int | None:
+    """The line of the YAML node at a path of keys and indexes (1-based), as far as it exists."""
+    if node is None:
+        return None
+    for step in path:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            child = node.value[step]
+        if child is None:
+            break
+        node = child
+    return node.start_mark.line + 1
+
+
+def _path_text(path: Iterable[Any]) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+class _PackReader:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.problems: list[Problem] = []
+        self.data: dict[str, Any] = {}
+        self.nodes: dict[str, yaml.Node | None] = {}
+
+    def rel(self, name: str) -> str:
+        return f"{self.folder.name}/{name}"
+
+    def problem(self, name: str, path: list, message: str) -> None:
+        self.problems.append(Problem(self.rel(name), _line_of(self.nodes.get(name), path),
+                                     _path_text(path), message))
+
+    def read(self) -> None:
+        for name in PACK_FILES:
+            path = self.folder / name
+            if not path.exists():
+                self.problems.append(Problem(self.rel(name), None, "", "file is missing"))
+                continue
+            text = path.read_text(encoding="utf-8")
+            try:
+                self.nodes[name] = yaml.compose(text, Loader=yaml.SafeLoader)
+                self.data[name] = yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                self.problems.append(Problem(self.rel(name), mark.line + 1 if mark else None, "",
+                                             f"not valid YAML: {getattr(exc, 'problem', exc)}"))
+                continue
+            for error in sorted(_validator(name).iter_errors(self.data[name]), key=lambda e: list(e.path)):
+                self.problem(name, list(error.absolute_path), error.message)
+
+    def cross_check(self) -> None:
+        """What a schema cannot say: unique IDs, references that exist, one right answer."""
+        programme, framework, modules = (self.data.get(n) for n in PACK_FILES)
+        code = programme["code"]
+        statement_ids: set[str] = set()
+        area_ids: set[str] = set()
+        for ai, area in enumerate(framework["areas"]):
+            if area["id"] in area_ids:
+                self.problem("framework.yaml", ["areas", ai, "id"], f"area id {area['id']!r} is used twice")
+            area_ids.add(area["id"])
+            for kind in ("learn_that", "learn_how"):
+                seen = set()
+                for si, s in enumerate(area.get(kind, [])):
+                    if s["n"] in seen:
+                        self.problem("framework.yaml", ["areas", ai, kind, si, "n"],
+                                     f"number {s['n']} is used twice in {kind}")
+                    seen.add(s["n"])
+                    statement_ids.add(f"{code}/{area['id']}/{'that' if kind == 'learn_that' else 'how'}-{s['n']}")
+        activity_ids: set[str] = set()
+        for mi, module in enumerate(modules["modules"]):
+            if module["area"] not in area_ids:
+                self.problem("modules.yaml", ["modules", mi, "area"], f"no framework area {module['area']!r}")
+            for ti, act in enumerate(module["activities"]):
+                where = ["modules", mi, "activities", ti]
+                if act["id"] in activity_ids:
+                    self.problem("modules.yaml", where + ["id"], f"activity id {act['id']!r} is used twice")
+                activity_ids.add(act["id"])
+                for di, ref in enumerate(act["develops"]):
+                    if ref not in statement_ids:
+                        self.problem("modules.yaml", where + ["develops", di], f"no statement {ref!r} in the framework")
+                qids = set()
+                for qi, q in enumerate(act["questions"]):
+                    if q["id"] in qids:
+                        self.problem("modules.yaml", where + ["questions", qi, "id"], f"question id {q['id']!r} is used twice")
+                    qids.add(q["id"])
+                    if q["type"] == "choice":
+                        if act["kind"] != "knowledge_check":
+                            self.problem("modules.yaml", where + ["questions", qi, "type"],
+                                         "choice questions belong in knowledge checks")
+                        right = sum(1 for o in q.get("options", []) if o.get("correct"))
+                        if right != 1:
+                            self.problem("modules.yaml", where + ["questions", qi, "options"],
+                                         f"a choice question needs exactly one correct option, not {right}")
+                if act["kind"] == "knowledge_check" and not any(q["type"] == "choice" for q in act["questions"]):
+                    self.problem("modules.yaml", where + ["questions"], "a knowledge check needs choice questions")
+
+    def build(self) -> Programme:
+        programme, framework, modules = (self.data[n] for n in PACK_FILES)
+        code = programme["code"]
+
+        def statement(area_id, kind, raw):
+            return Statement(
+                id=f"{code}/{area_id}/{kind}-{raw['n']}", programme=code, area_id=area_id, kind=kind,
+                n=raw["n"], text=raw["text"], incomplete=raw.get("incomplete", False), note=raw.get("note"),
+                bullets=tuple(Bullet(b["text"], b.get("incomplete", False), b.get("note")) for b in raw.get("bullets", [])),
+            )
+
+        areas = tuple(
+            Area(id=a["id"], number=a["number"], title=a["title"],
+                 learn_that=tuple(statement(a["id"], "that", s) for s in a.get("learn_that", [])),
+                 learn_how=tuple(statement(a["id"], "how", s) for s in a.get("learn_how", [])),
+                 incomplete=a.get("incomplete", False), note=a.get("note"))
+            for a in framework["areas"]
+        )
+        built_modules = tuple(
+            Module(
+                id=m["id"], programme=code, area_id=m["area"], title=m["title"], summary=m.get("summary", ""),
+                days=m.get("days", 14),
+                activities=tuple(
+                    Activity(
+                        id=a["id"], programme=code, module_id=m["id"], kind=a["kind"], title=a["title"],
+                        minutes=a["minutes"], develops=tuple(a["develops"]), body=tuple(a["body"]),
+                        required=a.get("required", True),
+                        questions=tuple(
+                            Question(id=q["id"], type=q["type"], prompt=q["prompt"], guidance=q.get("guidance"),
+                                     options=tuple(Option(o["text"], bool(o.get("correct")), o["feedback"])
+                                                   for o in q.get("options", [])))
+                            for q in a["questions"]),
+                    ) for a in m["activities"]),
+            ) for m in modules["modules"]
+        )
+        settings = {k: v for k, v in programme.items() if k.endswith("_limit")}
+        return Programme(code=code, title=programme["title"], short_title=programme.get("short_title", code),
+                         kind=programme["kind"], source=programme.get("source"), areas=areas,
+                         modules=built_modules, settings=settings)
+
+
+def check_pack(folder: Path) -> tuple[Programme | None, list[Problem]]:
+    reader = _PackReader(Path(folder))
+    reader.read()
+    if reader.problems:
+        return None, reader.problems
+    reader.cross_check()
+    if reader.problems:
+        return None, reader.problems
+    return reader.build(), []
+
+
+def pack_folders(root: Path) -> list[Path]:
+    return sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def check_all(root: Path) -> tuple[dict[str, Programme], list[Problem]]:
+    programmes: dict[str, Programme] = {}
+    problems: list[Problem] = []
+    for folder in pack_folders(root):
+        programme, found = check_pack(folder)
+        problems.extend(found)
+        if programme is not None:
+            if programme.code in programmes:
+                problems.append(Problem(f"{folder.name}/programme.yaml", None, "code",
+                                        f"programme code {programme.code!r} is used by another pack"))
+            programmes[programme.code] = programme
+    return programmes, problems
+
+
+@lru_cache(maxsize=4)
+def _load_cached(root: str, stamp: tuple) -> dict[str, Programme]:
+    programmes, problems = check_all(Path(root))
+    if problems:
+        raise PackError(problems)
+    return programmes
+
+
+def _stamp(root: Path) -> tuple:
+    # Packs are re-read when a file changes: providers edit YAML without restarting.
+    return tuple((str(p), p.stat().st_mtime_ns) for p in sorted(root.glob("*/*.yaml")))
+
+
+def load_programmes(root: str | Path) -> dict[str, Programme]:
+    root = Path(root)
+    return _load_cached(str(root), _stamp(root))

@@ -1,0 +1,255 @@
+"""Deliver the grade outbox through AGS: leased rows (several workers never send one twice),
+access tokens reused per platform and scope set, retries with backoff, idempotent re-delivery."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+from datetime import timedelta
+from typing import Optional
+
+import requests
+from flask import Flask, current_app
+from pylti1p3.exception import LtiServiceException
+from pylti1p3.service_connector import ServiceConnector
+from sqlalchemy import and_, or_, select, update
+
+from ..db import db, utcnow
+from ..lti.http import platform_session
+from ..lti.tool_config import to_registration
+from ..models import AccessToken, GradeOutbox, Platform
+
+log = logging.getLogger(__name__)
+
+SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCOPES = [LINEITEM_SCOPE, SCORE_SCOPE]
+SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
+LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
+LEASE = timedelta(seconds=120)
+MAX_BACKOFF = timedelta(minutes=30)
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+# After this many attempts the entry is marked failed (a tutor can retry it by hand).
+MAX_ATTEMPTS = 12
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, retry: bool = True):
+        super().__init__(message)
+        self.retry = retry
+
+
+class DatabaseTokenConnector(ServiceConnector):
+    """pylti1p3's client-credentials grant, with tokens kept in the database for every worker."""
+
+    def __init__(self, platform: Platform):
+        super().__init__(to_registration(platform), platform_session())
+        self.platform = platform
+
+    def _get_cached_access_token(self, scope_key: str) -> Optional[str]:
+        row = db().scalar(select(AccessToken).where(AccessToken.platform_id == self.platform.id,
+                                                    AccessToken.scope_key == scope_key))
+        if row and row.expires_at > utcnow() + timedelta(seconds=30):
+            return row.token
+        return None
+
+    def _cache_access_token(self, scope_key: str, access_token: str, expires_in: float):
+        row = db().scalar(select(AccessToken).where(AccessToken.platform_id == self.platform.id,
+                                                    AccessToken.scope_key == scope_key))
+        expires = utcnow() + timedelta(seconds=max(0, float(expires_in or 0)))
+        if row is None:
+            db().add(AccessToken(platform_id=self.platform.id, scope_key=scope_key,
+                                 token=access_token, expires_at=expires))
+        else:
+            row.token, row.expires_at = access_token, expires
+        db().commit()
+
+    def token(self) -> str:
+        try:
+            return self.get_access_token(SCOPES)
+        except LtiServiceException as exc:
+            raise DeliveryError(f"the platform refused an access token: {exc}") from exc
+        except (requests.RequestException, KeyError, ValueError) as exc:
+            raise DeliveryError(f"access token request failed: {exc.__class__.__name__}: {exc}") from exc
+
+    def forget_token(self) -> None:
+        scope_key = self._scope_key(sorted(SCOPES))
+        row = db().scalar(select(AccessToken).where(AccessToken.platform_id == self.platform.id,
+                                                    AccessToken.scope_key == scope_key))
+        if row:
+            db().delete(row)
+            db().commit()
+
+
+def _scores_url(line_item: str) -> str:
+    path, _, query = line_item.partition("?")
+    return path.rstrip("/") + "/scores" + (("?" + query) if query else "")
+
+
+def _request(connector: DatabaseTokenConnector, method: str, url: str, **kw) -> requests.Response:
+    for attempt in range(2):
+        headers = {"Authorization": "Bearer " + connector.token(), **kw.pop("headers", {})}
+        try:
+            resp = platform_session().request(method, url, headers=headers, **kw)
+        except requests.Timeout as exc:
+            raise DeliveryError(f"timed out calling {url}") from exc
+        except requests.RequestException as exc:
+            raise DeliveryError(f"could not reach {url}: {exc.__class__.__name__}") from exc
+        if resp.status_code == 401 and attempt == 0:
+            connector.forget_token()  # revoked or expired early: one fresh token, once
+            kw["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
+            continue
+        return resp
+    return resp
+
+
+def _find_or_create_line_item(connector, entry: GradeOutbox) -> str:
+    container = entry.lineitems_url
+    params = {"resource_id": entry.resource_id}
+    if entry.resource_link_id:
+        params["resource_link_id"] = entry.resource_link_id
+    resp = _request(connector, "GET", container, params=params,
+                    headers={"Accept": "application/vnd.ims.lis.v2.lineitemcontainer+json"})
+    if resp.ok:
+        try:
+            items = resp.json()
+        except ValueError:
+            items = []
+        for item in items if isinstance(items, list) else []:
+            if item.get("resourceId") == entry.resource_id and item.get("id"):
+                return item["id"]
+    elif resp.status_code >= 500:
+        raise DeliveryError(f"line items lookup failed with {resp.status_code}")
+    body = {"scoreMaximum": entry.score["scoreMaximum"], "label": entry.label,
+            "resourceId": entry.resource_id, "tag": "npq"}
+    if entry.resource_link_id:
+        body["resourceLinkId"] = entry.resource_link_id
+    resp = _request(connector, "POST", container, json=body,
+                    headers={"Content-Type": LINEITEM_TYPE, "Accept": LINEITEM_TYPE})
+    if not resp.ok:
+        raise DeliveryError(f"creating the line item failed with {resp.status_code}",
+                            retry=resp.status_code >= 500 or resp.status_code == 429)
+    return resp.json()["id"]
+
+
+def _is_stale_timestamp_refusal(resp: requests.Response) -> bool:
+    """Moodle answers 409 and Canvas 400 to a score whose timestamp is not newer than the one it
+    holds: for a re-delivery of the same score, that means it already arrived."""
+    if resp.status_code == 409:
+        return True
+    if resp.status_code == 400:
+        text = resp.text.lower()
+        return "timestamp" in text
+    return False
+
+
+def deliver(entry: GradeOutbox) -> None:
+    platform = db().get(Platform, entry.platform_id)
+    if platform is None or not platform.is_active:
+        raise DeliveryError("the platform is not active in the tool", retry=False)
+    connector = DatabaseTokenConnector(platform)
+    if not entry.line_item_url:
+        entry.line_item_url = _find_or_create_line_item(connector, entry)
+        db().commit()
+    resp = _request(connector, "POST", _scores_url(entry.line_item_url), json=entry.score,
+                    headers={"Content-Type": SCORE_TYPE})
+    if resp.ok:
+        return
+    if entry.attempts > 0 and _is_stale_timestamp_refusal(resp):
+        log.info("grade %s: platform already holds this score (%s)", entry.id, resp.status_code)
+        return
+    retry = resp.status_code >= 500 or resp.status_code in (408, 429)
+    raise DeliveryError(f"the platform answered {resp.status_code}: {resp.text[:200]}", retry=retry)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 12)))
+
+
+def claim_due(owner: str, limit: int = 20) -> list[GradeOutbox]:
+    """Lease up to `limit` due entries to this worker. The conditional UPDATE is atomic, so two
+    workers (processes or machines) never hold the same entry."""
+    now = utcnow()
+    due = select(GradeOutbox.id).where(
+        GradeOutbox.status == PENDING, GradeOutbox.next_attempt_at <= now,
+        or_(GradeOutbox.lease_until.is_(None), GradeOutbox.lease_until < now),
+    ).order_by(GradeOutbox.next_attempt_at).limit(limit)
+    ids = list(db().scalars(due))
+    if not ids:
+        return []
+    db().execute(
+        update(GradeOutbox).where(
+            GradeOutbox.id.in_(ids), GradeOutbox.status == PENDING,
+            or_(GradeOutbox.lease_until.is_(None), GradeOutbox.lease_until < now),
+        ).values(lease_owner=owner, lease_until=now + LEASE)
+    )
+    db().commit()
+    return list(db().scalars(select(GradeOutbox).where(GradeOutbox.id.in_(ids),
+                                                       GradeOutbox.lease_owner == owner)))
+
+
+def process(entry: GradeOutbox) -> None:
+    try:
+        deliver(entry)
+    except DeliveryError as exc:
+        entry.attempts += 1
+        entry.last_error = str(exc)[:1000]
+        if exc.retry and entry.attempts < MAX_ATTEMPTS:
+            entry.next_attempt_at = utcnow() + _backoff(entry.attempts)
+        else:
+            entry.status = FAILED
+        log.warning("grade %s attempt %s failed: %s", entry.id, entry.attempts, exc)
+    else:
+        entry.attempts += 1
+        entry.status, entry.delivered_at, entry.last_error = DELIVERED, utcnow(), None
+        log.info("grade %s delivered", entry.id)
+    entry.lease_owner, entry.lease_until = None, None
+    db().commit()
+
+
+def deliver_due(limit: int = 50) -> int:
+    """One pass over what is due now. Returns how many entries were attempted."""
+    owner = secrets.token_hex(8)
+    entries = claim_due(owner, limit)
+    for entry in entries:
+        process(entry)
+    return len(entries)
+
+
+_kick_lock = threading.Lock()
+_kicked: set[int] = set()
+
+
+def kick(app: Flask) -> None:
+    """Start delivering soon in a background thread of this process (one at a time), so grades
+    reach the platform without waiting for the worker's next poll. The worker remains the
+    guarantee: an entry this thread does not finish stays in the outbox."""
+    key = id(app)
+    with _kick_lock:
+        if key in _kicked:
+            return
+        _kicked.add(key)
+
+    def run():
+        try:
+            with app.app_context():
+                while deliver_due():
+                    pass
+        except Exception:  # never let a background delivery crash the process
+            log.exception("background grade delivery stopped")
+        finally:
+            with _kick_lock:
+                _kicked.discard(key)
+
+    threading.Thread(target=run, name="grade-delivery", daemon=True).start()
+
+
+def retry_now(entry: GradeOutbox) -> None:
+    """A tutor's manual retry: due at once, failed entries pending again."""
+    entry.status, entry.next_attempt_at = PENDING, utcnow()
+    entry.lease_owner = entry.lease_until = None
+
+
+__all__ = ["deliver_due", "kick", "retry_now", "claim_due", "process", "and_", "hashlib",
+           "current_app"]

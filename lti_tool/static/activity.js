@@ -1,0 +1,130 @@
+// Autosave for activity and write-up forms. Nothing typed is lost: every change is kept on this
+// device at once, and sent to the server a few seconds later, on leaving the page, and again
+// when the connection comes back. The form still works without this script.
+(function () {
+  "use strict";
+  var form = document.getElementById("activity-form");
+  localTimes();
+  if (!form || !window.fetch) return;
+
+  var url = form.dataset.autosaveUrl;
+  var key = form.dataset.draftKey;
+  var version = parseInt(form.dataset.version || "0", 10);
+  var csrf = form.querySelector("input[name=csrf_token]").value;
+  var status = document.getElementById("save-status");
+  var dirty = false, saving = false, timer = null, stopped = false;
+  var DELAY = 3000, RETRY = 10000;
+
+  function answers() {
+    var out = {};
+    form.querySelectorAll("[data-qid]").forEach(function (el) {
+      if (el.type === "radio") { if (el.checked) out[el.dataset.qid] = el.value; }
+      else out[el.dataset.qid] = el.value;
+    });
+    return out;
+  }
+  function fill(values) {
+    form.querySelectorAll("[data-qid]").forEach(function (el) {
+      var v = values[el.dataset.qid];
+      if (el.type === "radio") el.checked = (v === el.value);
+      else if (v !== undefined) el.value = v;
+    });
+  }
+  function say(text, cls) { status.textContent = text; status.className = "save-status " + (cls || ""); }
+  function hhmm(d) { return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+  function keepLocal() {
+    try { localStorage.setItem(key, JSON.stringify({ answers: answers(), base: version, at: Date.now() })); } catch (e) {}
+  }
+  function dropLocal() { try { localStorage.removeItem(key); } catch (e) {} }
+
+  // A draft kept on this device from a visit whose save never reached the server (offline,
+  // session ended, page closed): put it back and send it.
+  try {
+    var kept = JSON.parse(localStorage.getItem(key) || "null");
+    if (kept && kept.base >= version && JSON.stringify(kept.answers) !== JSON.stringify(answers())) {
+      fill(kept.answers);
+      dirty = true;
+      say("Restored text you typed earlier on this device; saving it now…", "warn");
+      schedule(500);
+    } else if (kept) { dropLocal(); }
+  } catch (e) {}
+
+  function schedule(ms) { clearTimeout(timer); timer = setTimeout(save, ms); }
+
+  function save() {
+    if (!dirty || saving || stopped) return;
+    if (navigator.onLine === false) { say("You are offline. Your text is kept on this device and will be saved when the connection returns.", "warn"); return; }
+    saving = true; dirty = false;
+    var body = JSON.stringify({ answers: answers(), version: version, csrf_token: csrf });
+    fetch(url, { method: "POST", headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+                 body: body, credentials: "same-origin" })
+      .then(function (r) { return r.json().then(function (data) { return { status: r.status, data: data }; }, function () { return { status: r.status, data: {} }; }); })
+      .then(function (res) {
+        saving = false;
+        if (res.status === 200) {
+          version = res.data.version;
+          form.querySelector("input[name=version]").value = version;
+          if (!dirty) dropLocal();
+          say("Draft saved at " + hhmm(new Date(res.data.saved_at)));
+          if (dirty) schedule(DELAY);
+        } else if (res.status === 409) {
+          conflict(res.data);
+        } else if (res.status === 401) {
+          stopped = true;
+          say("Your session has ended. Your text is kept on this device: open this activity again from your course and it will be restored.", "bad");
+        } else {
+          dirty = true;
+          say((res.data && res.data.error) || "Not saved yet; trying again shortly.", "bad");
+          if (res.status >= 500 || res.status === 429) schedule(RETRY);
+        }
+      }, function () {
+        saving = false; dirty = true;
+        say("Not saved: the connection dropped. Your text is kept on this device; retrying…", "warn");
+        schedule(RETRY);
+      });
+  }
+
+  function conflict(data) {
+    stopped = true;
+    say("This page was changed in another tab or on another device.", "bad");
+    var box = document.createElement("div");
+    box.className = "conflict"; box.setAttribute("role", "alert");
+    box.innerHTML = "<p><strong>Two versions of your answers exist.</strong> The other one was saved at " +
+      hhmm(new Date(data.saved_at)) + ". Neither has been overwritten.</p>" +
+      "<button type='button' class='button' data-keep='mine'>Keep the text on this page</button> " +
+      "<button type='button' class='button secondary' data-keep='theirs'>Load the other version</button>";
+    status.after(box);
+    box.querySelector("[data-keep=mine]").addEventListener("click", function () {
+      version = data.version; stopped = false; dirty = true; box.remove(); save();
+    });
+    box.querySelector("[data-keep=theirs]").addEventListener("click", function () {
+      fill(data.answers || {}); version = data.version; stopped = false; dirty = false;
+      form.querySelector("input[name=version]").value = version; keepLocal(); dropLocal(); box.remove();
+      say("Loaded the version saved at " + hhmm(new Date(data.saved_at)));
+    });
+  }
+
+  form.addEventListener("input", function () { dirty = true; keepLocal(); say("Unsaved changes…"); schedule(DELAY); });
+  form.addEventListener("change", function () { dirty = true; keepLocal(); schedule(DELAY); });
+  window.addEventListener("online", function () { if (dirty) save(); });
+  form.addEventListener("submit", function () { stopped = true; keepLocal(); });
+  function flush() {
+    if (!dirty || stopped) return;
+    keepLocal();
+    try {
+      fetch(url, { method: "POST", keepalive: true, credentials: "same-origin",
+                   headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+                   body: JSON.stringify({ answers: answers(), version: version, csrf_token: csrf }) });
+    } catch (e) {}
+  }
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") flush(); });
+  window.addEventListener("pagehide", flush);
+  setInterval(function () { if (dirty) save(); }, 15000);
+})();
+
+function localTimes() {
+  document.querySelectorAll("time[data-local]").forEach(function (t) {
+    var d = new Date(t.getAttribute("datetime"));
+    if (!isNaN(d)) t.textContent = d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  });
+}
