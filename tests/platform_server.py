@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
+from datetime import datetime
 from dataclasses import dataclass, field
 
 import jwt
@@ -20,12 +22,20 @@ from lti_tool.sandbox.platform import (
     auto_post_form,
     build_launch,
     issue_access_token,
+    validate_token,
     login_initiation_url,
 )
 from lti_tool.lti.keys import ToolKey
 from lti_tool.lti.keys import new_key
 
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+LINEITEM_RO = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+
+
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 LEARNER, INSTRUCTOR = LIS + "Learner", LIS + "Instructor"
 
 
@@ -50,6 +60,25 @@ class Received:
     jwks_fetches: int = 0
     token_requests: list[dict] = field(default_factory=list)
     registrations: list[dict] = field(default_factory=list)
+    # Every score POST that the gradebook accepted, in order: (line item id, body).
+    scores: list[tuple[str, dict]] = field(default_factory=list)
+    score_attempts: int = 0
+
+
+@dataclass
+class Gradebook:
+    """The platform's AGS side: line items and the latest score per user and line item."""
+
+    line_items: dict[str, dict] = field(default_factory=dict)
+    latest: dict[tuple[str, str], dict] = field(default_factory=dict)
+    # How the platform refuses a score that is not newer than the one it holds:
+    # Moodle answers 409, Canvas 400.
+    stale_status: int = 409
+    # Fault injection: answer the next N score posts with this status (or sleep this long).
+    fail_next: int = 0
+    fail_status: int = 500
+    delay_next: int = 0
+    delay_seconds: float = 0.0
 
 
 class PlatformServer:
@@ -61,6 +90,7 @@ class PlatformServer:
         self.deployment_id = deployment_id
         self.keys = [new_key()]
         self.received = Received()
+        self.gradebook = Gradebook()
         self.specs: dict[str, LaunchSpec] = {}
         self.registration_token = "reg-" + secrets.token_hex(8)
         self.app = self._make_app()
@@ -136,6 +166,65 @@ class PlatformServer:
             except Exception as exc:
                 return jsonify({"error": "invalid_client", "error_description": str(exc)}), 400
 
+        def bearer_ok(*scopes: str) -> bool:
+            header = request.headers.get("Authorization", "")
+            if not header.startswith("Bearer "):
+                return False
+            try:
+                return validate_token(self.setup(), header[7:], list(scopes))
+            except Exception:
+                return False
+
+        @app.route("/lineitems", methods=["GET", "POST"])
+        def line_items():
+            if not bearer_ok(LINEITEM, LINEITEM_RO):
+                return jsonify({"error": "unauthorized"}), 401
+            if request.method == "GET":
+                items = list(self.gradebook.line_items.values())
+                rid = request.args.get("resource_id")
+                if rid:
+                    items = [i for i in items if i.get("resourceId") == rid]
+                return jsonify(items)
+            body = request.get_json(force=True)
+            item_id = f"{self.issuer}/lineitems/{len(self.gradebook.line_items) + 1}"
+            item = {**body, "id": item_id}
+            self.gradebook.line_items[item_id] = item
+            return jsonify(item), 201
+
+        @app.get("/lineitems/<int:n>")
+        def line_item(n):
+            item = self.gradebook.line_items.get(f"{self.issuer}/lineitems/{n}")
+            return (jsonify(item), 200) if item else (jsonify({"error": "not found"}), 404)
+
+        @app.post("/lineitems/<int:n>/scores")
+        def scores(n):
+            self.received.score_attempts += 1
+            if not bearer_ok(SCORE):
+                return jsonify({"error": "unauthorized"}), 401
+            gb = self.gradebook
+            if gb.delay_next > 0:
+                gb.delay_next -= 1
+                time.sleep(gb.delay_seconds)
+            if gb.fail_next > 0:
+                gb.fail_next -= 1
+                return jsonify({"error": "unavailable"}), gb.fail_status
+            item_id = f"{self.issuer}/lineitems/{n}"
+            if item_id not in gb.line_items:
+                return jsonify({"error": "no such line item"}), 404
+            if request.content_type != "application/vnd.ims.lis.v1.score+json":
+                return jsonify({"error": "wrong content type"}), 415
+            body = request.get_json(force=True)
+            for required in ("userId", "activityProgress", "gradingProgress", "timestamp"):
+                if required not in body:
+                    return jsonify({"error": f"missing {required}"}), 400
+            key = (item_id, body["userId"])
+            held = gb.latest.get(key)
+            if held and _ts(body["timestamp"]) <= _ts(held["timestamp"]):
+                return jsonify({"error": "score timestamp not after the current one"}), gb.stale_status
+            gb.latest[key] = body
+            self.received.scores.append((item_id, body))
+            return "", 204
+
         @app.get("/.well-known/openid-configuration")
         def openid_configuration():
             if request.headers.get("Authorization") != "Bearer " + self.registration_token:
@@ -168,6 +257,13 @@ class PlatformServer:
                             "https://purl.imsglobal.org/spec/lti-tool-configuration": tool_conf})
 
         return app
+
+    def add_line_item(self, label: str, score_maximum: float, resource_id: str = "") -> str:
+        """A gradebook column the platform made itself (as from a deep-linking lineItem)."""
+        item_id = f"{self.issuer}/lineitems/{len(self.gradebook.line_items) + 1}"
+        self.gradebook.line_items[item_id] = {"id": item_id, "label": label, "scoreMaximum": score_maximum,
+                                              "resourceId": resource_id}
+        return item_id
 
     def stop(self):
         self.server.stop()

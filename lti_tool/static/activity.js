@@ -56,7 +56,7 @@
     if (navigator.onLine === false) { say("You are offline. Your text is kept on this device and will be saved when the connection returns.", "warn"); return; }
     saving = true; dirty = false;
     var body = JSON.stringify({ answers: answers(), version: version, csrf_token: csrf });
-    fetch(url, { method: "POST", headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+    fetch(url, { method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
                  body: body, credentials: "same-origin" })
       .then(function (r) { return r.json().then(function (data) { return { status: r.status, data: data }; }, function () { return { status: r.status, data: {} }; }); })
       .then(function (res) {
@@ -113,7 +113,7 @@
     keepLocal();
     try {
       fetch(url, { method: "POST", keepalive: true, credentials: "same-origin",
-                   headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+                   headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
                    body: JSON.stringify({ answers: answers(), version: version, csrf_token: csrf }) });
     } catch (e) {}
   }
