@@ -22,6 +22,7 @@ from lti_tool.sandbox.platform import (
     auto_post_form,
     build_launch,
     issue_access_token,
+    read_deep_linking_response,
     validate_token,
     login_initiation_url,
 )
@@ -63,6 +64,7 @@ class Received:
     # Every score POST that the gradebook accepted, in order: (line item id, body).
     scores: list[tuple[str, dict]] = field(default_factory=list)
     score_attempts: int = 0
+    deep_link_responses: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -224,6 +226,17 @@ class PlatformServer:
             gb.latest[key] = body
             self.received.scores.append((item_id, body))
             return "", 204
+
+        @app.post("/deep-link-return")
+        def deep_link_return():
+            """Validate the tool's signed response as a platform must, and keep its items."""
+            token = request.form.get("JWT", "")
+            try:
+                items = read_deep_linking_response(self.setup(), token)
+            except Exception as exc:
+                return f"refused: {exc}", 400
+            self.received.deep_link_responses.append({"items": items, "token": token})
+            return f"received {len(items)} items", 200
 
         @app.get("/.well-known/openid-configuration")
         def openid_configuration():

@@ -22,6 +22,16 @@ def index():
 @launch_required()
 def landing():
     ctx = current_context()
+    if ctx.message_type == "LtiDeepLinkingRequest":
+        if not ctx.is_tutor:
+            return render_template("core/not_set_up.html", ctx=ctx, deep_linking=True), 403
+        return redirect(url_for("catalogue.pick"))
+    custom = ctx.services.get("custom", {})
+    if ctx.placement_id and not ctx.item_ref and not custom.get("npq_programme"):
+        # A plain link nobody has set up: a tutor picks its item now; participants must wait.
+        if ctx.is_tutor:
+            return redirect(url_for("catalogue.pick"))
+        return render_template("core/not_set_up.html", ctx=ctx, deep_linking=False)
     activity = find_activity(ctx.item_ref)
     if activity is not None and ctx.role in (PARTICIPANT, TUTOR, COURSE_ADMIN):
         return redirect(url_for("activities.activity_page", code=activity.programme, activity_id=activity.id))

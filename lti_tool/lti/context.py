@@ -89,6 +89,7 @@ class LaunchContext:
     person_name: str
     role: str
     message_type: str
+    deployment_pk: int = 0
     placement_id: Optional[int] = None
     item_ref: Optional[str] = None
     services: dict[str, Any] = field(default_factory=dict)
@@ -113,6 +114,7 @@ class LaunchContext:
             person_name=row.person.display_name,
             role=row.role,
             message_type=row.message_type,
+            deployment_pk=row.deployment_id,
             placement_id=row.placement_id,
             item_ref=row.placement.item_ref if row.placement else None,
             services=row.services or {},

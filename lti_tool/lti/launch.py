@@ -35,6 +35,7 @@ from .errors import (
     StateError,
     UnsupportedMessage,
 )
+from .deep_linking import DeepLinkSettingsError, check_settings
 from .platform_keys import public_key_pem
 from .tool_config import DatabaseToolConf, find_platform
 
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 SUPPORTED_MESSAGES = {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
 STATE_COOKIE_PREFIX = "lti_state_"
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 
 
 def _digest(value: str) -> str:
@@ -284,6 +286,13 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         message_type = body.get(CLAIM + "message_type")
         if message_type not in SUPPORTED_MESSAGES:
             raise UnsupportedMessage(f"Message type {message_type!r} is not supported.")
+        if message_type == "LtiDeepLinkingRequest":
+            try:
+                check_settings(body.get(DL_SETTINGS))
+            except DeepLinkSettingsError as exc:
+                raise UnsupportedMessage(str(exc), title="The tool cannot add items here",
+                                         fix="Add the tool from a part of the course that accepts "
+                                             "external tool links.") from exc
         for validator in get_validators():
             if validator.can_validate(body):
                 try:

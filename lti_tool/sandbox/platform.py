@@ -20,6 +20,9 @@ from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
 
 
+DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+
+
 def new_private_pem() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -120,6 +123,7 @@ class LaunchSpec:
     deep_link_return_url: Optional[str] = None
     deep_link_accept_types: Optional[set[str]] = None
     deep_link_data: Optional[str] = None
+    deep_link_overrides: dict[str, Any] = field(default_factory=dict)
     extra_claims: dict[str, Any] = field(default_factory=dict)
 
 
@@ -171,9 +175,10 @@ def build_launch(setup: PlatformSetup, args: dict, spec: LaunchSpec) -> dict:
         launch.set_nrps(spec.nrps_url)
     if spec.deep_link_return_url:
         accept = spec.deep_link_accept_types or {"ltiResourceLink"}
-        launch.set_dl(spec.deep_link_return_url, accept_types=accept,
-                      extra_data={"accept_multiple": True, "auto_create": True,
-                                  **({"data": spec.deep_link_data} if spec.deep_link_data else {})})
+        # lti1p3platform sends `extra_data` as the settings' opaque `data`.
+        launch.set_dl(spec.deep_link_return_url, accept_types=accept, extra_data=spec.deep_link_data)
+        if spec.deep_link_overrides:
+            launch._deep_linking_launch_data[DL_SETTINGS].update(spec.deep_link_overrides)
     if spec.extra_claims:
         launch.set_extra_claims(spec.extra_claims)
     return launch.lti_launch()

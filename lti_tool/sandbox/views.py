@@ -6,16 +6,20 @@ the tool in an iframe, as Canvas or Moodle would, with signed tokens from lti1p3
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from .. import csrf
 from ..db import db
 from ..models import ACTIVE, Deployment, Platform, SandboxLink
 from .platform import (
     LaunchSpec,
+    decode_claims_unverified,
+    read_deep_linking_response,
     PlatformSetup,
     PreflightRejected,
     auto_post_form,
@@ -155,8 +159,11 @@ def authorize():
                       context_id=COURSE_ID, context_title=COURSE_TITLE)
     if person.key == "mentor":
         spec.extra_claims["https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor"] = ["sandbox-participant"]
+    if hint.get("dl"):
+        spec.deep_link_return_url = url_for("sandbox.deep_link_return", _external=True)
+        spec.deep_link_data = "sandbox-course"
     link = db().get(SandboxLink, hint.get("link") or 0) if hint.get("link") else None
-    if link is not None:
+    if link is not None and not hint.get("dl"):
         spec.resource_link_id, spec.resource_link_title = link.resource_link_id, link.title
         spec.custom = dict(link.custom or {})
     try:
@@ -167,11 +174,45 @@ def authorize():
 
 
 @bp.post("/token")
+@csrf.exempt  # server to server: the tool's signed client assertion is the credential
 def token():
     try:
         return jsonify(issue_access_token(_setup(), request.form.to_dict()))
     except Exception as exc:  # lti1p3platform raises several types for a bad assertion
         return jsonify({"error": "invalid_client", "error_description": str(exc)[:200]}), 400
+
+
+@bp.get("/add")
+def add_items():
+    """The course's "add content" page: the tool's picker in an iframe (Deep Linking)."""
+    person = _person(request.args.get("as", "tutor"))
+    src = url_for("sandbox.initiate", dl=1, **{"as": person.key})
+    return render_template("sandbox/frame.html", link={"title": "Add NPQ content"}, person=person,
+                           src=src, course_title=COURSE_TITLE)
+
+
+@bp.post("/deep-link-return")
+@csrf.exempt  # a signed JWT from the tool, checked below, not a form of this site
+def deep_link_return():
+    """The platform's end of Deep Linking: check the tool's signed response, add the items."""
+    try:
+        items = read_deep_linking_response(_setup(), request.form.get("JWT", ""))
+        claims = decode_claims_unverified(request.form["JWT"])
+    except Exception as exc:  # a forged or malformed response adds nothing
+        return render_template("sandbox/added.html", error=str(exc)[:300], items=[]), 400
+    if claims.get("https://purl.imsglobal.org/spec/lti-dl/claim/data") != "sandbox-course":
+        return render_template("sandbox/added.html", error="The response did not echo the request's data.", items=[]), 400
+    added = []
+    for item in items:
+        if item.get("type") != "ltiResourceLink":
+            continue
+        link = SandboxLink(title=str(item.get("title") or "Untitled")[:500], text=item.get("text"),
+                           resource_link_id="sandbox-" + secrets.token_hex(6),
+                           custom=dict(item.get("custom") or {}), line_item=item.get("lineItem"))
+        db().add(link)
+        added.append(link)
+    db().commit()
+    return render_template("sandbox/added.html", items=added, error=None)
 
 
 @bp.get("/jwks.json")
