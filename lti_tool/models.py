@@ -331,3 +331,66 @@ class GradeOutbox(Base):
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivered_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+
+# Status of a write-up document.
+RETURNED = "returned"
+
+
+class WriteupDoc(Base):
+    """A participant's write-up (risk assessment, action plan, impact essay) in a course."""
+
+    __tablename__ = "writeup_doc"
+    __table_args__ = (UniqueConstraint("person_id", "course_id", "template_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    template_ref: Mapped[str] = mapped_column(String(200))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    # draft -> submitted (read-only) -> returned (editable again) -> submitted ...
+    status: Mapped[str] = mapped_column(String(20), default=DRAFT)
+    school: Mapped[Optional[str]] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    person: Mapped[Person] = relationship()
+    course: Mapped[Course] = relationship()
+    submissions: Mapped[list["WriteupSubmission"]] = relationship(
+        back_populates="doc", order_by="WriteupSubmission.attempt", cascade="all, delete-orphan")
+
+
+class WriteupVersion(Base):
+    """Saved versions of a write-up: kept so any earlier state can be seen or exported."""
+
+    __tablename__ = "writeup_version"
+    __table_args__ = (UniqueConstraint("doc_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doc_id: Mapped[int] = mapped_column(ForeignKey("writeup_doc.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reason: Mapped[str] = mapped_column(String(20), default="autosave")
+
+
+class WriteupSubmission(Base):
+    """An immutable snapshot submitted for marking; resubmissions add attempts, never overwrite."""
+
+    __tablename__ = "writeup_submission"
+    __table_args__ = (UniqueConstraint("doc_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doc_id: Mapped[int] = mapped_column(ForeignKey("writeup_doc.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # submitted -> returned (for resubmission) | marked (a released mark exists)
+    status: Mapped[str] = mapped_column(String(20), default=SUBMITTED)
+    returned_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    return_feedback: Mapped[Optional[str]] = mapped_column(Text)
+
+    doc: Mapped[WriteupDoc] = relationship(back_populates="submissions")

@@ -18,18 +18,58 @@ class Form:
 
 
 class _FormParser(HTMLParser):
+    """What a browser would submit: inputs, textarea text, selected options (buttons excluded)."""
+
     def __init__(self):
         super().__init__()
         self.forms: list[Form] = []
+        self._textarea: str | None = None
+        self._select: str | None = None
+        self._option: dict | None = None
+        self._text: list[str] = []
+
+    def _put(self, name, value):
+        fields = self.forms[-1].fields
+        if name in fields:  # several values: keep them all, as a list
+            old = fields[name]
+            fields[name] = (old if isinstance(old, list) else [old]) + [value]
+        else:
+            fields[name] = value
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
             self.forms.append(Form(a.get("action", ""), (a.get("method") or "get").lower(), {}))
-        elif tag in ("input", "textarea", "select") and self.forms and a.get("name"):
+        elif not self.forms:
+            return
+        elif tag == "input" and a.get("name"):
             if a.get("type") in ("checkbox", "radio") and "checked" not in a:
                 return
-            self.forms[-1].fields[a["name"]] = a.get("value", "")
+            if a.get("type") in ("submit", "button"):
+                return
+            self._put(a["name"], a.get("value", ""))
+        elif tag == "textarea" and a.get("name"):
+            self._textarea, self._text = a["name"], []
+        elif tag == "select" and a.get("name"):
+            self._select = a["name"]
+        elif tag == "option" and self._select and "selected" in a:
+            self._option = a
+            self._text = []
+
+    def handle_data(self, data):
+        if self._textarea is not None or self._option is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "textarea" and self._textarea is not None:
+            text = "".join(self._text)
+            self._put(self._textarea, text[1:] if text.startswith("\n") else text)
+            self._textarea = None
+        elif tag == "option" and self._option is not None:
+            self._put(self._select, self._option.get("value", "".join(self._text)))
+            self._option = None
+        elif tag == "select":
+            self._select = None
 
 
 def forms(html: str) -> list[Form]:

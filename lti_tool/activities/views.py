@@ -13,7 +13,9 @@ from ..content import Activity, Programme, catalogue
 from ..db import db
 from ..grades.delivery import kick
 from ..grades.outbox import enqueue_score
-from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, Course
+from sqlalchemy import select
+
+from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, Course, WriteupDoc
 from .service import (
     AnswerError,
     Conflict,
@@ -56,7 +58,11 @@ def programme_home():
     if programme is None:
         return render_template("activities/no_programme.html", ctx=ctx)
     prog = progress(ctx.person_id, ctx.course_id, programme) if ctx.role == PARTICIPANT else None
-    return render_template("activities/programme.html", ctx=ctx, programme=programme, progress=prog)
+    docs = db().scalars(select(WriteupDoc).where(WriteupDoc.person_id == ctx.person_id,
+                                                 WriteupDoc.course_id == ctx.course_id)).all()
+    writeup_status = {d.template_ref.split("/", 1)[1]: d.status for d in docs}
+    return render_template("activities/programme.html", ctx=ctx, programme=programme, progress=prog,
+                           writeup_status=writeup_status)
 
 
 @bp.get("/s/<sid>/activities/<code>/<activity_id>")

@@ -21,5 +21,14 @@ def find_activity(ref: str | None) -> Activity | None:
     return programme.activities.get(item) if programme else None
 
 
-__all__ = ["Activity", "Area", "Module", "PackError", "Problem", "Programme", "Statement",
+def find_template_ref(ref: str | None):
+    """The write-up template a placement points at ("NPQSL/action-plan"), if it exists."""
+    if not ref or "/" not in ref:
+        return None
+    code, item = ref.split("/", 1)
+    programme = catalogue().get(code)
+    return programme.templates.get(item) if programme else None
+
+
+__all__ = ["find_template_ref", "Activity", "Area", "Module", "PackError", "Problem", "Programme", "Statement",
            "catalogue", "check_all", "check_pack", "find_activity", "load_programmes"]

@@ -11,10 +11,14 @@ from typing import Any, Iterable
 import yaml
 from jsonschema import Draft202012Validator
 
-from .model import Activity, Area, Bullet, Module, Option, Programme, Question, Statement
+from .model import (
+    Activity, Area, Bullet, Criterion, Level, Module, Option, Programme, Question, Rubric, Statement, WField,
+    WriteupTemplate, WSection,
+)
 
 SCHEMA = json.loads((Path(__file__).parent / "schema.json").read_text())
 PACK_FILES = ("programme.yaml", "framework.yaml", "modules.yaml")
+OPTIONAL_FILES = ("writeups.yaml", "rubrics.yaml")
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,11 @@ class _PackReader:
                                      _path_text(path), message))
 
     def read(self) -> None:
-        for name in PACK_FILES:
+        for name in PACK_FILES + OPTIONAL_FILES:
             path = self.folder / name
             if not path.exists():
-                self.problems.append(Problem(self.rel(name), None, "", "file is missing"))
+                if name in PACK_FILES:
+                    self.problems.append(Problem(self.rel(name), None, "", "file is missing"))
                 continue
             text = path.read_text(encoding="utf-8")
             try:
@@ -140,6 +145,57 @@ class _PackReader:
                                          f"a choice question needs exactly one correct option, not {right}")
                 if act["kind"] == "knowledge_check" and not any(q["type"] == "choice" for q in act["questions"]):
                     self.problem("modules.yaml", where + ["questions"], "a knowledge check needs choice questions")
+        self._check_writeups(statement_ids, activity_ids)
+
+    def _check_writeups(self, statement_ids: set[str], item_ids: set[str]) -> None:
+        rubrics = (self.data.get("rubrics.yaml") or {}).get("rubrics", [])
+        rubric_ids = set()
+        for ri, rubric in enumerate(rubrics):
+            where = ["rubrics", ri]
+            if rubric["id"] in rubric_ids:
+                self.problem("rubrics.yaml", where + ["id"], f"rubric id {rubric['id']!r} is used twice")
+            rubric_ids.add(rubric["id"])
+            seen = set()
+            for ci, crit in enumerate(rubric["criteria"]):
+                if crit["id"] in seen:
+                    self.problem("rubrics.yaml", where + ["criteria", ci, "id"], f"criterion id {crit['id']!r} is used twice")
+                seen.add(crit["id"])
+                for si, ref in enumerate(crit.get("statements", [])):
+                    if ref not in statement_ids:
+                        self.problem("rubrics.yaml", where + ["criteria", ci, "statements", si], f"no statement {ref!r} in the framework")
+                points = [lv["points"] for lv in crit["levels"]]
+                if points != sorted(set(points)):
+                    self.problem("rubrics.yaml", where + ["criteria", ci, "levels"], "levels must be lowest first, with points rising")
+        templates = (self.data.get("writeups.yaml") or {}).get("templates", [])
+        template_ids = {t["id"] for t in templates}
+        for ti, tpl in enumerate(templates):
+            where = ["templates", ti]
+            if tpl["id"] in item_ids:
+                self.problem("writeups.yaml", where + ["id"], f"id {tpl['id']!r} is also an activity id")
+            item_ids.add(tpl["id"])
+            if tpl["rubric"] not in rubric_ids:
+                self.problem("writeups.yaml", where + ["rubric"], f"no rubric {tpl['rubric']!r} in rubrics.yaml")
+            for li, link in enumerate(tpl.get("links", [])):
+                if link not in template_ids:
+                    self.problem("writeups.yaml", where + ["links", li], f"no template {link!r}")
+            refs = [(["develops", i], r) for i, r in enumerate(tpl.get("develops", []))]
+            section_ids = set()
+            for si, sec in enumerate(tpl["sections"]):
+                swhere = ["sections", si]
+                if sec["id"] in section_ids:
+                    self.problem("writeups.yaml", where + swhere + ["id"], f"section id {sec['id']!r} is used twice")
+                section_ids.add(sec["id"])
+                refs += [(swhere + ["statements", i], r) for i, r in enumerate(sec.get("statements", []))]
+                fields = {f["id"]: f for f in sec.get("fields", [])}
+                if len(fields) != len(sec.get("fields", [])):
+                    self.problem("writeups.yaml", where + swhere + ["fields"], "field ids must be unique in a section")
+                need = {"rating": ("likelihood", "impact", "score"), "timeline": ("start", "end", "date")}.get(sec.get("computed"))
+                if need and not all(fields.get(f, {}).get("type") == need[2] for f in need[:2]):
+                    self.problem("writeups.yaml", where + swhere + ["computed"],
+                                 f"{sec['computed']} needs {need[2]} fields with ids {need[0]} and {need[1]}")
+            for path, ref in refs:
+                if ref not in statement_ids:
+                    self.problem("writeups.yaml", where + path, f"no statement {ref!r} in the framework")
 
     def build(self) -> Programme:
         programme, framework, modules = (self.data[n] for n in PACK_FILES)
@@ -177,9 +233,31 @@ class _PackReader:
             ) for m in modules["modules"]
         )
         settings = {k: v for k, v in programme.items() if k.endswith("_limit")}
+        rubrics = {
+            r["id"]: Rubric(id=r["id"], programme=code, title=r["title"], pass_mark=r.get("pass_mark"),
+                            criteria=tuple(Criterion(c["id"], c["title"], tuple(c.get("statements", [])),
+                                                     tuple(Level(lv["label"], lv["points"], lv["descriptor"])
+                                                           for lv in c["levels"]))
+                                           for c in r["criteria"]))
+            for r in (self.data.get("rubrics.yaml") or {}).get("rubrics", [])
+        }
+        templates = {
+            t["id"]: WriteupTemplate(
+                id=t["id"], programme=code, title=t["title"], summary=t.get("summary", ""),
+                develops=tuple(t.get("develops", [])), rubric_id=t["rubric"], word_limit=t.get("word_limit"),
+                links=tuple(t.get("links", [])),
+                sections=tuple(WSection(
+                    id=s["id"], type=s["type"], title=s["title"], guidance=s.get("guidance"),
+                    statements=tuple(s.get("statements", [])), min_rows=s.get("min_rows", 0),
+                    max_rows=s.get("max_rows", 40), computed=s.get("computed"), word_guide=s.get("word_guide"),
+                    fields=tuple(WField(f["id"], f["label"], f["type"], f.get("required", False), f.get("max_chars"),
+                                        f.get("hint"), tuple(f.get("choices", []))) for f in s.get("fields", [])),
+                ) for s in t["sections"]),
+            ) for t in (self.data.get("writeups.yaml") or {}).get("templates", [])
+        }
         return Programme(code=code, title=programme["title"], short_title=programme.get("short_title", code),
                          kind=programme["kind"], source=programme.get("source"), areas=areas,
-                         modules=built_modules, settings=settings)
+                         modules=built_modules, settings=settings, templates=templates, rubrics=rubrics)
 
 
 def check_pack(folder: Path) -> tuple[Programme | None, list[Problem]]:
@@ -219,7 +297,7 @@ def _load_cached(root: str, stamp: tuple) -> dict[str, Programme]:
     return programmes
 
 
-def _stamp(root: Path) -> tuple:
+def _stamp(root: Path) -> tuple:  # noqa: D401
     # Packs are re-read when a file changes: providers edit YAML without restarting.
     return tuple((str(p), p.stat().st_mtime_ns) for p in sorted(root.glob("*/*.yaml")))
 

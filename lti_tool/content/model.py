@@ -127,6 +127,8 @@ class Programme:
     areas: tuple[Area, ...]
     modules: tuple[Module, ...]
     settings: dict = field(default_factory=dict)
+    templates: dict = field(default_factory=dict)  # id -> WriteupTemplate
+    rubrics: dict = field(default_factory=dict)  # id -> Rubric
     statements: dict[str, Statement] = field(default_factory=dict)
     activities: dict[str, Activity] = field(default_factory=dict)
 
@@ -147,3 +149,94 @@ class Programme:
     @property
     def essay_word_limit(self) -> int:
         return int(self.settings.get("essay_word_limit", 4000))
+
+    def word_limit(self, template) -> int:
+        return template.word_limit or self.essay_word_limit
+
+
+@dataclass(frozen=True)
+class WField:
+    id: str
+    label: str
+    type: str  # line | paragraph | date | score | choice | statements
+    required: bool = False
+    max_chars: Optional[int] = None
+    hint: Optional[str] = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def limit(self) -> int:
+        return self.max_chars or (300 if self.type == "line" else 5000)
+
+
+@dataclass(frozen=True)
+class WSection:
+    id: str
+    type: str  # fields | table | text | references
+    title: str
+    guidance: Optional[str] = None
+    statements: tuple[str, ...] = ()
+    fields: tuple[WField, ...] = ()
+    min_rows: int = 0
+    max_rows: int = 40
+    computed: Optional[str] = None
+    word_guide: Optional[int] = None
+
+    def field(self, field_id: str) -> Optional[WField]:
+        return next((f for f in self.fields if f.id == field_id), None)
+
+
+@dataclass(frozen=True)
+class WriteupTemplate:
+    id: str
+    programme: str
+    title: str
+    summary: str
+    develops: tuple[str, ...]
+    rubric_id: str
+    sections: tuple[WSection, ...]
+    word_limit: Optional[int] = None
+    links: tuple[str, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.programme}/{self.id}"
+
+    @property
+    def counts_words(self) -> bool:
+        return any(s.type == "text" for s in self.sections)
+
+    def section(self, section_id: str) -> Optional[WSection]:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+
+@dataclass(frozen=True)
+class Level:
+    label: str
+    points: float
+    descriptor: str
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    title: str
+    statements: tuple[str, ...]
+    levels: tuple[Level, ...]
+
+    @property
+    def max_points(self) -> float:
+        return max(level.points for level in self.levels)
+
+
+@dataclass(frozen=True)
+class Rubric:
+    id: str
+    programme: str
+    title: str
+    criteria: tuple[Criterion, ...]
+    pass_mark: Optional[float] = None
+
+    @property
+    def score_maximum(self) -> float:
+        return sum(c.max_points for c in self.criteria)

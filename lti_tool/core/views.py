@@ -6,11 +6,14 @@ from sqlalchemy import func, select
 
 from ..activities.views import course_programme
 from ..auth import current_context, forget_launch, launch_required
-from ..content import find_activity
+from ..content import find_activity, find_template_ref
 from ..db import db, utcnow
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Enrolment, LaunchSession, Placement
 
 bp = Blueprint("core", __name__)
+
+# Where each kind of item opens; marking replaces the tutor's view later.
+ITEM_ENDPOINTS = {"writeup": "writeups.editor"}
 
 
 @bp.get("/")
@@ -35,6 +38,9 @@ def landing():
     activity = find_activity(ctx.item_ref)
     if activity is not None and ctx.role in (PARTICIPANT, TUTOR, COURSE_ADMIN):
         return redirect(url_for("activities.activity_page", code=activity.programme, activity_id=activity.id))
+    template = find_template_ref(ctx.item_ref)
+    if template is not None and ctx.role in (PARTICIPANT, TUTOR, COURSE_ADMIN):
+        return redirect(url_for(ITEM_ENDPOINTS["writeup"], code=template.programme, template_id=template.id))
     if ctx.role == PARTICIPANT and course_programme() is not None:
         return redirect(url_for("activities.programme_home"))
     placements = db().scalars(

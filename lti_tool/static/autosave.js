@@ -1,4 +1,4 @@
-// Autosave for activity and write-up forms. Nothing typed is lost: every change is kept on this
+// Autosave for activity answers and write-up documents. Nothing typed is lost: every change is kept on this
 // device at once, and sent to the server a few seconds later, on leaving the page, and again
 // when the connection comes back. The form still works without this script.
 (function () {
@@ -15,7 +15,15 @@
   var dirty = false, saving = false, timer = null, stopped = false;
   var DELAY = 3000, RETRY = 10000;
 
+  // Activities send {answers: {question: value}}; write-ups send their inputs as [name, value]
+  // pairs, exactly as the form would post them.
+  var pairsMode = form.dataset.mode === "pairs";
   function answers() {
+    if (pairsMode) {
+      var pairs = [];
+      new FormData(form).forEach(function (v, k) { if (/^[ftxr]\./.test(k)) pairs.push([k, v]); });
+      return pairs;
+    }
     var out = {};
     form.querySelectorAll("[data-qid]").forEach(function (el) {
       if (el.type === "radio") { if (el.checked) out[el.dataset.qid] = el.value; }
@@ -24,11 +32,28 @@
     return out;
   }
   function fill(values) {
+    if (pairsMode) {
+      var byName = {};
+      (values || []).forEach(function (p) { (byName[p[0]] = byName[p[0]] || []).push(p[1]); });
+      Array.prototype.forEach.call(form.elements, function (el) {
+        var vs = byName[el.name];
+        if (!vs || !/^[ftxr]\./.test(el.name)) return;
+        if (el.type === "checkbox" || el.type === "radio") el.checked = vs.indexOf(el.value) >= 0;
+        else if (el.multiple) Array.prototype.forEach.call(el.options, function (o) { o.selected = vs.indexOf(o.value) >= 0; });
+        else el.value = vs[0];
+      });
+      return;
+    }
     form.querySelectorAll("[data-qid]").forEach(function (el) {
       var v = values[el.dataset.qid];
       if (el.type === "radio") el.checked = (v === el.value);
       else if (v !== undefined) el.value = v;
     });
+  }
+  function body() {
+    var data = { version: version, csrf_token: csrf };
+    data[pairsMode ? "pairs" : "answers"] = answers();
+    return JSON.stringify(data);
   }
   function say(text, cls) { status.textContent = text; status.className = "save-status " + (cls || ""); }
   function hhmm(d) { return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
@@ -55,9 +80,8 @@
     if (!dirty || saving || stopped) return;
     if (navigator.onLine === false) { say("You are offline. Your text is kept on this device and will be saved when the connection returns.", "warn"); return; }
     saving = true; dirty = false;
-    var body = JSON.stringify({ answers: answers(), version: version, csrf_token: csrf });
     fetch(url, { method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
-                 body: body, credentials: "same-origin" })
+                 body: body(), credentials: "same-origin" })
       .then(function (r) { return r.json().then(function (data) { return { status: r.status, data: data }; }, function () { return { status: r.status, data: {} }; }); })
       .then(function (res) {
         saving = false;
@@ -66,6 +90,7 @@
           form.querySelector("input[name=version]").value = version;
           if (!dirty) dropLocal();
           say("Draft saved at " + hhmm(new Date(res.data.saved_at)));
+          form.dispatchEvent(new CustomEvent("autosaved", { detail: res.data }));
           if (dirty) schedule(DELAY);
         } else if (res.status === 409) {
           conflict(res.data);
@@ -89,16 +114,18 @@
     say("This page was changed in another tab or on another device.", "bad");
     var box = document.createElement("div");
     box.className = "conflict"; box.setAttribute("role", "alert");
-    box.innerHTML = "<p><strong>Two versions of your answers exist.</strong> The other one was saved at " +
+    box.innerHTML = "<p><strong>Two versions exist.</strong> The other one was saved at " +
       hhmm(new Date(data.saved_at)) + ". Neither has been overwritten.</p>" +
       "<button type='button' class='button' data-keep='mine'>Keep the text on this page</button> " +
-      "<button type='button' class='button secondary' data-keep='theirs'>Load the other version</button>";
+      "<button type='button' class='button secondary' data-keep='theirs'>" +
+      (data.answers ? "Load the other version" : "Reload to see the other version") + "</button>";
     status.after(box);
     box.querySelector("[data-keep=mine]").addEventListener("click", function () {
       version = data.version; stopped = false; dirty = true; box.remove(); save();
     });
     box.querySelector("[data-keep=theirs]").addEventListener("click", function () {
-      fill(data.answers || {}); version = data.version; stopped = false; dirty = false;
+      if (!data.answers) { dropLocal(); location.reload(); return; }
+      fill(data.answers); version = data.version; stopped = false; dirty = false;
       form.querySelector("input[name=version]").value = version; keepLocal(); dropLocal(); box.remove();
       say("Loaded the version saved at " + hhmm(new Date(data.saved_at)));
     });
@@ -114,7 +141,7 @@
     try {
       fetch(url, { method: "POST", keepalive: true, credentials: "same-origin",
                    headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
-                   body: JSON.stringify({ answers: answers(), version: version, csrf_token: csrf }) });
+                   body: body() });
     } catch (e) {}
   }
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") flush(); });
@@ -125,6 +152,7 @@
 function localTimes() {
   document.querySelectorAll("time[data-local]").forEach(function (t) {
     var d = new Date(t.getAttribute("datetime"));
+    if (t.dataset.local === "date") { if (!isNaN(d)) t.textContent = d.toLocaleDateString([], { dateStyle: "medium" }); return; }
     if (!isNaN(d)) t.textContent = d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
   });
 }

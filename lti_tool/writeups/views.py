@@ -1,0 +1,219 @@
+"""The in-school project's write-ups: the editor, autosave, submission, history and exports."""
+from __future__ import annotations
+
+import logging
+
+from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   url_for)
+from flask_wtf.csrf import validate_csrf
+from wtforms.validators import ValidationError
+
+from .. import csrf
+from ..activities.views import course_programme
+from ..auth import current_context, launch_required
+from ..content.items import CatalogueItem, register_item_source
+from ..content.model import Programme, WriteupTemplate
+from ..db import db
+from ..grades.delivery import kick
+from ..grades.outbox import ags_timestamp, enqueue_score
+from ..models import PARTICIPANT, Person, WriteupSubmission, WriteupVersion
+from . import service
+from .service import ContentError, Conflict, ReadOnly
+
+log = logging.getLogger(__name__)
+bp = Blueprint("writeups", __name__)
+
+
+def _catalogue_items(programme: Programme) -> list[CatalogueItem]:
+    return [CatalogueItem(ref=t.ref, programme=programme.code, group="In-school project", kind_label="Project write-up",
+                          title=t.title, description=t.summary, develops=t.develops, marking="tutor",
+                          score_maximum=programme.rubrics[t.rubric_id].score_maximum)
+            for t in programme.templates.values()]
+
+
+register_item_source(_catalogue_items)
+
+
+def _template_or_404(code: str, template_id: str) -> tuple[Programme, WriteupTemplate]:
+    programme, template = service.find_template(code, template_id)
+    if template is None:
+        abort(404)
+    ctx = current_context()
+    course_prog = course_programme()
+    if ctx.item_ref != template.ref and (course_prog is None or course_prog.code != code):
+        abort(403)
+    return programme, template
+
+
+def _linked_docs(programme: Programme, template: WriteupTemplate) -> list[tuple[WriteupTemplate, object]]:
+    ctx = current_context()
+    out = []
+    for link in template.links:
+        other = programme.templates.get(link)
+        if other:
+            out.append((other, service.get_doc(ctx.person_id, ctx.course_id, other)))
+    return out
+
+
+def _render(programme, template, doc, content, *, error=None, problems=None, status=200):
+    ctx = current_context()
+    person = db().get(Person, ctx.person_id)
+    last = doc.submissions[-1] if doc and doc.submissions else None
+    return render_template(
+        "writeups/editor.html", ctx=ctx, programme=programme, template=template, doc=doc, content=content,
+        editable=service.editable(doc), last=last, error=error, problems=problems or [],
+        word_count=service.word_count(template, content), word_limit=programme.word_limit(template),
+        linked=_linked_docs(programme, template), service=service, person=person,
+        develops=[programme.statements[s] for s in template.develops if s in programme.statements],
+        draft_key=f"npq-writeup:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{template.ref}",
+    ), status
+
+
+@bp.get("/s/<sid>/writeups/<code>/<template_id>")
+@launch_required()
+def editor(code: str, template_id: str):
+    ctx = current_context()
+    programme, template = _template_or_404(code, template_id)
+    if ctx.role != PARTICIPANT:
+        return render_template("writeups/template_overview.html", ctx=ctx, programme=programme, template=template,
+                               rubric=programme.rubrics[template.rubric_id])
+    doc = service.get_doc(ctx.person_id, ctx.course_id, template)
+    content = doc.content if doc else service.blank_content(template)
+    return _render(programme, template, doc, content)
+
+
+@bp.post("/s/<sid>/writeups/<code>/<template_id>/draft")
+@csrf.exempt
+@launch_required(PARTICIPANT)
+def autosave(code: str, template_id: str):
+    payload = request.get_json(silent=True, force=True)
+    if not isinstance(payload, dict):
+        return jsonify({"error": "The draft could not be read."}), 400
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken") or payload.get("csrf_token"))
+    except ValidationError:
+        return jsonify({"error": "Your page is out of date. Reload it: your text is kept on this device."}), 400
+    ctx = current_context()
+    programme, template = _template_or_404(code, template_id)
+    doc = service.get_doc(ctx.person_id, ctx.course_id, template, create=True)
+    try:
+        pairs = service.pairs_from_json(payload.get("pairs"))
+        content = service.pairs_to_content(template, programme, pairs, doc.content)
+        base = payload.get("version")
+        service.save(doc, template, content, base if isinstance(base, int) else None)
+    except ContentError as exc:
+        db().rollback()
+        return jsonify({"error": str(exc)}), 400
+    except ReadOnly:
+        db().rollback()
+        return jsonify({"error": "This write-up has been submitted and is read-only until your tutor returns it."}), 409
+    except Conflict as exc:
+        db().rollback()
+        return jsonify({"error": "conflict", "version": exc.doc.version,
+                        "saved_at": exc.doc.updated_at.isoformat()}), 409
+    db().commit()
+    return jsonify({"version": doc.version, "saved_at": doc.updated_at.isoformat(),
+                    "words": service.word_count(template, content)})
+
+
+@bp.post("/s/<sid>/writeups/<code>/<template_id>")
+@launch_required(PARTICIPANT)
+def save_or_submit(code: str, template_id: str):
+    ctx = current_context()
+    programme, template = _template_or_404(code, template_id)
+    doc = service.get_doc(ctx.person_id, ctx.course_id, template, create=True)
+    action = request.form.get("action", "save")
+    pairs = [(k, v) for k, v in request.form.items(multi=True) if k[:2] in ("f.", "t.", "x.", "r.")]
+    if not service.editable(doc):
+        db().rollback()
+        return _render(programme, template, doc, doc.content, status=409,
+                       error="This write-up has been submitted and is read-only until your tutor returns it.")
+    try:
+        content = service.pairs_to_content(template, programme, pairs, doc.content)
+        anchor = service.apply_row_action(template, content, action)
+        service.save(doc, template, content, request.form.get("version", type=int),
+                     reason="autosave" if anchor else "save")
+    except ContentError as exc:
+        db().rollback()
+        return _render(programme, template, doc, _echo(template, programme, pairs, doc), error=str(exc), status=400)
+    except Conflict:
+        db().rollback()
+        return _render(programme, template, doc, _echo(template, programme, pairs, doc), status=409,
+                       error="This write-up was changed in another tab or on another device since you opened it. "
+                             "What you see here has not been saved: copy what you need, then reload to see the other version.")
+    if anchor:
+        db().commit()
+        return redirect(url_for("writeups.editor", code=code, template_id=template_id) + f"#sec-{anchor}", code=303)
+    if action != "submit":
+        db().commit()
+        flash("Draft saved.")
+        return redirect(url_for("writeups.editor", code=code, template_id=template_id), code=303)
+    problems = service.problems_for_submission(template, programme, content)
+    if problems:
+        db().commit()  # the draft is kept; only the submission is refused
+        return _render(programme, template, doc, content, problems=problems, status=400,
+                       error="Not submitted yet. Your draft is saved; put these right, then submit again.")
+    submission = service.submit(doc, template)
+    _tell_gradebook(programme, template, submission)
+    db().commit()
+    kick(current_app._get_current_object())
+    log.info("write-up submitted: %s attempt %s by person %s", template.ref, submission.attempt, ctx.person_id)
+    flash(f"Submitted (attempt {submission.attempt}). Your tutor will mark it; it is read-only until then.")
+    return redirect(url_for("writeups.editor", code=code, template_id=template_id), code=303)
+
+
+def _echo(template, programme, pairs, doc):
+    """What the participant sent, as far as it can be read, to show it back after a refusal."""
+    try:
+        return service.pairs_to_content(template, programme, pairs, doc.content)
+    except ContentError:
+        content = dict(doc.content)
+        for name, value in pairs:  # show even over-long text back, unsaved
+            parts = name.split(".")
+            if parts[0] == "x" and len(parts) == 2:
+                content[parts[1]] = value
+        return content
+
+
+def _tell_gradebook(programme: Programme, template: WriteupTemplate, submission: WriteupSubmission) -> None:
+    """Submitted, pending manual marking: the tutor sees it needs marking. No score yet (Moodle
+    keeps scoreGiven only with FullyGraded)."""
+    ctx = current_context()
+    extra = None
+    if ctx.services.get("platform_product") == "canvas":
+        extra = {"https://canvas.instructure.com/lti/submission": {
+            "new_submission": True, "submission_type": "basic_lti_launch",
+            "submission_data": url_for("writeups.editor", code=programme.code, template_id=template.id,
+                                       _external=True).replace(f"/s/{ctx.session_id}", ""),
+            "submitted_at": ags_timestamp(submission.submitted_at)}}
+    enqueue_score(ctx, resource_id=template.ref, label=template.title, score_given=None,
+                  score_maximum=programme.rubrics[template.rubric_id].score_maximum,
+                  activity_progress="Submitted", grading_progress="PendingManual",
+                  source="writeup-submitted", source_id=submission.id, extra=extra)
+
+
+@bp.get("/s/<sid>/writeups/<code>/<template_id>/history")
+@launch_required(PARTICIPANT)
+def history(code: str, template_id: str):
+    ctx = current_context()
+    programme, template = _template_or_404(code, template_id)
+    doc = service.get_doc(ctx.person_id, ctx.course_id, template)
+    return render_template("writeups/history.html", ctx=ctx, programme=programme, template=template, doc=doc,
+                           versions=service.versions(doc) if doc else [])
+
+
+@bp.get("/s/<sid>/writeups/<code>/<template_id>/versions/<int:version>")
+@launch_required(PARTICIPANT)
+def view_version(code: str, template_id: str, version: int):
+    ctx = current_context()
+    programme, template = _template_or_404(code, template_id)
+    doc = service.get_doc(ctx.person_id, ctx.course_id, template)
+    row = db().query(WriteupVersion).filter_by(doc_id=doc.id, version=version).first() if doc else None
+    if row is None:
+        abort(404)
+    return render_template("writeups/readonly.html", ctx=ctx, programme=programme, template=template, doc=doc,
+                           content=row.content, label=f"Version {row.version}", when=row.saved_at,
+                           words=row.word_count, service=service)
+
+
+__all__ = ["bp", "Response"]
