@@ -86,7 +86,8 @@ def learner(**kw) -> LaunchSpec:
     n = secrets.token_hex(4)
     base = dict(user_id="learner-" + n, roles=[LEARNER], name="Asha Patel", email="asha@example.org",
                 given_name="Asha", family_name="Patel", context_id="course-" + n,
-                context_title="NPQSL Cohort A", resource_link_id="rl-" + n, resource_link_title="Module 1")
+                context_title="NPQSL Cohort A", resource_link_id="rl-" + n, resource_link_title="Module 1",
+                custom={"npq_programme": "NPQSL"})  # a course-home link
     base.update(kw)
     return LaunchSpec(**base)
 

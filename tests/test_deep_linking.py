@@ -91,17 +91,17 @@ def test_copied_course_keeps_working_through_custom_parameter(platform, browser,
 
 def test_unconfigured_link_participant_is_told_tutor_picks(platform, dbs):
     link = "plain-link-" + __import__("secrets").token_hex(3)
-    student = Browser().launch(platform, learner(resource_link_id=link, context_id="c-" + link))
+    student = Browser().launch(platform, learner(resource_link_id=link, context_id="c-" + link, custom={}))
     assert student.status_code == 200 and "This link is not set up yet" in student.text
 
     tutor = Browser()
-    page = tutor.launch(platform, instructor(resource_link_id=link, context_id="c-" + link))
+    page = tutor.launch(platform, instructor(resource_link_id=link, context_id="c-" + link, custom={}))
     assert "Set up this link" in page.text and 'type="radio"' in page.text
     resp = tutor.http.post(page.url, data={"csrf_token": csrf_token(page.text), "programme": "NPQSL",
                                            "item": "NPQSL/be-reading"})
     assert resp.status_code == 200 and resp.url.endswith("/activities/NPQSL/be-reading")
 
-    again = Browser().launch(platform, learner(resource_link_id=link, context_id="c-" + link))
+    again = Browser().launch(platform, learner(resource_link_id=link, context_id="c-" + link, custom={}))
     assert again.url.endswith("/activities/NPQSL/be-reading")
 
 
