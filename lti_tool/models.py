@@ -122,6 +122,7 @@ class Course(Base):
     label: Mapped[Optional[str]] = mapped_column(String(200))
     # The programme the course follows: from the first item placed in it, or a custom parameter.
     programme_code: Mapped[Optional[str]] = mapped_column(String(20))
+    roster_synced_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     platform: Mapped[Platform] = relationship()
@@ -140,6 +141,8 @@ class Enrolment(Base):
     course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     lti_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # "launch" (they opened the tool) or "roster" (listed by the platform's NRPS only).
+    source: Mapped[str] = mapped_column(String(20), default="launch")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     person: Mapped[Person] = relationship()
@@ -351,6 +354,9 @@ class WriteupDoc(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     # draft -> submitted (read-only) -> returned (editable again) -> submitted ...
     status: Mapped[str] = mapped_column(String(20), default=DRAFT)
+    # Where it stands in the tutor's queue: draft, submitted, marked, returned, released.
+    queue_status: Mapped[str] = mapped_column(String(20), default=DRAFT, index=True)
+    submitted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     school: Mapped[Optional[str]] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -392,5 +398,53 @@ class WriteupSubmission(Base):
     status: Mapped[str] = mapped_column(String(20), default=SUBMITTED)
     returned_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     return_feedback: Mapped[Optional[str]] = mapped_column(Text)
+    # None, "requested" (in the moderation sample) or "done" (an agreed mark is recorded).
+    moderation: Mapped[Optional[str]] = mapped_column(String(20))
 
     doc: Mapped[WriteupDoc] = relationship(back_populates="submissions")
+    marks: Mapped[list["Mark"]] = relationship(back_populates="submission", order_by="Mark.id",
+                                               cascade="all, delete-orphan")
+
+
+FIRST, AGREED = "first", "agreed"
+RELEASED = "released"
+
+
+class Mark(Base):
+    """A tutor's marking of one submission against its rubric: the first mark, or the agreed mark
+    a second marker records at moderation. Draft until released."""
+
+    __tablename__ = "mark"
+    __table_args__ = (UniqueConstraint("submission_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("writeup_submission.id", ondelete="CASCADE"), index=True)
+    marker_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20), default=FIRST)
+    levels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # criterion id -> level index
+    comments: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # criterion id -> comment
+    overall_comment: Mapped[Optional[str]] = mapped_column(Text)
+    total: Mapped[Optional[float]] = mapped_column()
+    outcome: Mapped[Optional[str]] = mapped_column(String(10))  # pass | fail
+    status: Mapped[str] = mapped_column(String(20), default=DRAFT)  # draft | released
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    released_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+    submission: Mapped[WriteupSubmission] = relationship(back_populates="marks")
+    marker: Mapped[Person] = relationship()
+
+
+class MarkEvent(Base):
+    """The audit trail of marking: who did what to which submission, and when."""
+
+    __tablename__ = "mark_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("writeup_submission.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    actor: Mapped[Person] = relationship()

@@ -8,12 +8,16 @@ PY=$(command -v python3.11 || command -v python3)
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
 
-if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+# Debian packages the tests use: Chromium (browser tests), poppler-utils (a PDF page as PNG).
+need=""
+{ [ -n "${CHROMIUM_PATH:-}" ] || command -v chromium >/dev/null 2>&1; } || need="$need chromium fonts-dejavu-core"
+command -v pdftoppm >/dev/null 2>&1 || need="$need poppler-utils"
+if [ -n "$need" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing Chromium for the browser tests..."
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+    echo "Installing:$need"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
   else
-    echo "Chromium not found: browser tests will be skipped (set CHROMIUM_PATH to run them)." >&2
+    echo "Missing:$need (browser and PDF-image tests will be skipped)." >&2
   fi
 fi
 

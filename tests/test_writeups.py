@@ -198,3 +198,38 @@ def test_other_participant_cannot_see_my_writeup(platform, dbs):
     assert "My private aim" not in other_page.text
     history = other.http.get(other_page.url + "/history")
     assert "My private aim" not in history.text
+
+
+def test_export_any_version_to_pdf_and_word(platform, tmp_path):
+    import io
+
+    import docx
+    from pypdf import PdfReader
+
+    browser, spec, page = _open(platform, "NPQSL/risk-assessment")
+    row = _row_ids(page, "risks")[0]
+    data = {"f.overview.project-title": "Fluency for all", "f.overview.sdp-priority": "Literacy",
+            "f.overview.project-lead": "Asha Patel", "f.overview.description": "Zoë’s “routine” <b>bold</b>",
+            **{f"t.risks.{row}.{k}": v for k, v in RISK.items()}}
+    _post(browser, page, data)
+    history = browser.http.get(page.url + "/history")
+    pdf_link = re.search(r'href="([^"]+/export/\d+\.pdf)"', history.text).group(1)
+    base = page.url.split("/s/")[0]
+    pdf = browser.http.get(base + pdf_link)
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).replace(" ", "")
+    for expected in ("Riskassessment", "AshaPatel", "Fluencyforall", "Riskregister", "Deputyhead", "<b>bold</b>",
+                     "Highestrisks"):
+        assert expected in text, expected
+    word = browser.http.get(base + pdf_link.replace(".pdf", ".docx"))
+    document = docx.Document(io.BytesIO(word.content))
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert "Risk register" in " ".join(headings)
+    table = next(t for t in document.tables if "Likelihood" in " ".join(c.text for c in t.rows[0].cells))
+    assert len(table.rows) == 2 and "Staff turnover" in table.rows[1].cells[0].text + table.rows[1].cells[1].text
+    # Someone else's export is not reachable.
+    other, _, _ = _open(platform, "NPQSL/risk-assessment")
+    assert other.http.get(base + pdf_link).status_code == 401  # not their session
+    _, _, other_page = _open(platform, "NPQSL/risk-assessment", browser=other)
+    own = other.http.get(other_page.url + "/export/1.pdf")
+    assert own.status_code == 404  # their own document has no such version; mine is never reached

@@ -12,9 +12,6 @@ from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Enrolment, Launch
 
 bp = Blueprint("core", __name__)
 
-# Where each kind of item opens; marking replaces the tutor's view later.
-ITEM_ENDPOINTS = {"writeup": "writeups.editor"}
-
 
 @bp.get("/")
 def index():
@@ -40,7 +37,9 @@ def landing():
         return redirect(url_for("activities.activity_page", code=activity.programme, activity_id=activity.id))
     template = find_template_ref(ctx.item_ref)
     if template is not None and ctx.role in (PARTICIPANT, TUTOR, COURSE_ADMIN):
-        return redirect(url_for(ITEM_ENDPOINTS["writeup"], code=template.programme, template_id=template.id))
+        # A marked item opens its marking queue for tutors, the document for participants.
+        endpoint = "writeups.editor" if ctx.role == PARTICIPANT else "marking.queue"
+        return redirect(url_for(endpoint, code=template.programme, template_id=template.id))
     if ctx.role == PARTICIPANT and course_programme() is not None:
         return redirect(url_for("activities.programme_home"))
     placements = db().scalars(

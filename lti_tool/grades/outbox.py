@@ -4,9 +4,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
+from sqlalchemy import select
+
 from ..db import db, utcnow
 from ..lti.context import LaunchContext
-from ..models import Course, GradeOutbox, Person, Placement
+from ..models import GradeOutbox, Person, Placement
 
 
 def ags_timestamp(when: Optional[datetime] = None) -> str:
@@ -15,20 +17,30 @@ def ags_timestamp(when: Optional[datetime] = None) -> str:
     return when.isoformat(timespec="milliseconds")
 
 
+def _placement_for(ctx: LaunchContext, item_ref: str) -> Optional[Placement]:
+    """The course's link to this item: the launch's own, or another placement of the same item
+    (a tutor releasing from the course home still reaches the item's gradebook column)."""
+    if ctx.placement_id:
+        own = db().get(Placement, ctx.placement_id)
+        if own is not None and own.item_ref == item_ref:
+            return own
+    return db().scalar(select(Placement).where(Placement.course_id == ctx.course_id, Placement.item_ref == item_ref)
+                       .order_by(Placement.line_item_url.is_(None), Placement.id).limit(1))
+
+
 def enqueue_score(ctx: LaunchContext, *, resource_id: str, label: str, score_given: Optional[float],
                   score_maximum: float, activity_progress: str, grading_progress: str,
                   comment: Optional[str] = None, source: str, source_id: Optional[int] = None,
-                  extra: Optional[dict] = None) -> Optional[GradeOutbox]:
-    """Queue a score for the launch's course and person, if the platform offers AGS.
+                  extra: Optional[dict] = None, person_id: Optional[int] = None) -> Optional[GradeOutbox]:
+    """Queue a score for a person in the launch's course (the launching person by default).
 
-    Returns None when the launch carries no AGS endpoint (the platform did not enable grades)."""
+    Returns None when the platform offers no AGS endpoint for it (grades not enabled)."""
     ags = ctx.services.get("ags") or {}
-    placement = db().get(Placement, ctx.placement_id) if ctx.placement_id else None
-    same_item = placement is not None and placement.item_ref == resource_id
-    line_item = (placement.line_item_url if same_item and placement.line_item_url else None)
+    placement = _placement_for(ctx, resource_id)
+    line_item = placement.line_item_url if placement is not None else None
     if not line_item and not ags.get("lineitems"):
         return None
-    person = db().get(Person, ctx.person_id)
+    person = db().get(Person, person_id or ctx.person_id)
     body = {
         "userId": person.sub,
         "scoreMaximum": score_maximum,
@@ -43,13 +55,10 @@ def enqueue_score(ctx: LaunchContext, *, resource_id: str, label: str, score_giv
     if extra:
         body.update(extra)
     entry = GradeOutbox(
-        platform_id=ctx.platform_id, course_id=ctx.course_id, person_id=ctx.person_id,
+        platform_id=ctx.platform_id, course_id=ctx.course_id, person_id=person.id,
         line_item_url=line_item, lineitems_url=ags.get("lineitems"), resource_id=resource_id,
-        resource_link_id=placement.resource_link_id if same_item else None, label=label[:300],
+        resource_link_id=placement.resource_link_id if placement is not None else None, label=label[:300],
         score=body, source=source, source_id=source_id,
     )
     db().add(entry)
     return entry
-
-
-__all__ = ["enqueue_score", "ags_timestamp", "Course"]

@@ -321,7 +321,8 @@ def submit(doc: WriteupDoc, template: WriteupTemplate) -> WriteupSubmission:
     _snapshot(doc, template, "submitted")
     submission = WriteupSubmission(doc_id=doc.id, attempt=attempt, version=doc.version, content=dict(doc.content),
                                    word_count=word_count(template, doc.content), submitted_at=utcnow())
-    doc.status = SUBMITTED
+    doc.status = doc.queue_status = SUBMITTED
+    doc.submitted_at = submission.submitted_at
     db().add(submission)
     db().flush()
     return submission
@@ -330,7 +331,7 @@ def submit(doc: WriteupDoc, template: WriteupTemplate) -> WriteupSubmission:
 def return_for_resubmission(submission: WriteupSubmission, feedback: str) -> None:
     submission.status, submission.returned_at = RETURNED, utcnow()
     submission.return_feedback = feedback
-    submission.doc.status = RETURNED
+    submission.doc.status = submission.doc.queue_status = RETURNED
 
 
 def versions(doc: WriteupDoc) -> list[WriteupVersion]:

@@ -16,7 +16,7 @@ from ..content.model import Programme, WriteupTemplate
 from ..db import db
 from ..grades.delivery import kick
 from ..grades.outbox import ags_timestamp, enqueue_score
-from ..models import PARTICIPANT, Person, WriteupSubmission, WriteupVersion
+from ..models import PARTICIPANT, Person, WriteupDoc, WriteupSubmission, WriteupVersion
 from . import service
 from .service import ContentError, Conflict, ReadOnly
 
@@ -45,6 +45,18 @@ def _template_or_404(code: str, template_id: str) -> tuple[Programme, WriteupTem
     return programme, template
 
 
+def _released_marks(doc) -> list:
+    """(submission, mark) for every attempt whose mark was released: what the participant sees."""
+    from ..models import RELEASED  # noqa: PLC0415
+
+    out = []
+    for sub in (doc.submissions if doc else []):
+        for mark in sub.marks:
+            if mark.status == RELEASED:
+                out.append((sub, mark))
+    return out
+
+
 def _linked_docs(programme: Programme, template: WriteupTemplate) -> list[tuple[WriteupTemplate, object]]:
     ctx = current_context()
     out = []
@@ -59,12 +71,14 @@ def _render(programme, template, doc, content, *, error=None, problems=None, sta
     ctx = current_context()
     person = db().get(Person, ctx.person_id)
     last = doc.submissions[-1] if doc and doc.submissions else None
+    released = _released_marks(doc)
     return render_template(
         "writeups/editor.html", ctx=ctx, programme=programme, template=template, doc=doc, content=content,
         editable=service.editable(doc), last=last, error=error, problems=problems or [],
         word_count=service.word_count(template, content), word_limit=programme.word_limit(template),
         linked=_linked_docs(programme, template), service=service, person=person,
         develops=[programme.statements[s] for s in template.develops if s in programme.statements],
+        released=released, rubric=programme.rubrics[template.rubric_id],
         draft_key=f"npq-writeup:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{template.ref}",
     ), status
 
@@ -217,3 +231,86 @@ def view_version(code: str, template_id: str, version: int):
 
 
 __all__ = ["bp", "Response"]
+
+
+def export_document(programme: Programme, template: WriteupTemplate, doc, content: dict, label: str,
+                    dates: list[tuple[str, str]]):
+    """The plain structure the PDF and Word exporters lay out."""
+    from .export import ExportDocument, ExportSection  # noqa: PLC0415 (heavy: loaded on export only)
+
+    sections = []
+    for s in template.sections:
+        value = content.get(s.id)
+        guidance = s.guidance
+        if s.type == "fields":
+            pairs = []
+            for f in s.fields:
+                v = (value or {}).get(f.id)
+                pairs.append((f.label, ", ".join(v) if isinstance(v, list) else (v or "")))
+            sections.append(ExportSection(title=s.title, kind="fields", guidance=guidance, fields=pairs))
+        elif s.type == "table":
+            columns = [f.label for f in s.fields] + (["Rating"] if s.computed == "rating" else [])
+            rows = []
+            for row in value or []:
+                cells = [", ".join(row.get(f.id) or []) if f.type == "statements" else str(row.get(f.id) or "")
+                         for f in s.fields]
+                if s.computed == "rating":
+                    cells.append(str(service.rating(row) or ""))
+                rows.append(cells)
+            note = None
+            if s.computed == "rating":
+                top = service.highest_risks(content, s)
+                note = ("Highest risks: " + "; ".join(f"{(r.get('description') or '')[:60]} (rating {n})" for n, r in top)) if top else None
+            sections.append(ExportSection(title=s.title, kind="table", guidance=guidance, columns=columns, rows=rows,
+                                          note=note))
+        elif s.type == "text":
+            sections.append(ExportSection(title=s.title, kind="text", guidance=guidance, text=value or "",
+                                          word_count=service.words(value or "")))
+        else:
+            refs = [f"{r.get('author', '')}{' (' + r['year'] + ')' if r.get('year') else ''}. {r.get('title', '')}"
+                    f"{'. ' + r['source'] if r.get('source') else ''}" for r in value or []]
+            sections.append(ExportSection(title=s.title, kind="references", references=refs))
+    if template.counts_words:
+        sections.append(ExportSection(title="Word count", kind="fields", fields=[
+            ("Words", f"{service.word_count(template, content):,} of {programme.word_limit(template):,}")]))
+    return ExportDocument(title=template.title, programme=programme.title, participant=doc.person.display_name,
+                          school=doc.school, course=doc.course.display_title, version_label=label, dates=dates,
+                          sections=sections)
+
+
+@bp.get("/s/<sid>/writeups/<code>/<template_id>/export/<int:version>.<fmt>")
+@launch_required()
+def export(code: str, template_id: str, version: int, fmt: str):
+    """Any saved version as PDF or Word. Participants export their own; tutors any in their course."""
+    from .export import to_docx, to_pdf  # noqa: PLC0415
+
+    if fmt not in ("pdf", "docx"):
+        abort(404)
+    ctx = current_context()
+    programme, template = _template_or_404(code, template_id)
+    doc_id = request.args.get("doc", type=int)
+    if ctx.role == PARTICIPANT:
+        doc = service.get_doc(ctx.person_id, ctx.course_id, template)
+    else:
+        doc = db().get(WriteupDoc, doc_id) if doc_id else None
+        if doc is not None and (doc.course_id != ctx.course_id or doc.template_ref != template.ref):
+            doc = None
+    row = db().query(WriteupVersion).filter_by(doc_id=doc.id, version=version).first() if doc else None
+    if row is None:
+        abort(404)
+    submission = next((s for s in doc.submissions if s.version == version), None)
+    label = f"Submitted, attempt {submission.attempt} (version {version})" if submission else f"Draft, version {version}"
+    fmt_date = "%d %B %Y, %H:%M UTC"
+    dates = [("Saved", row.saved_at.strftime(fmt_date))]
+    if submission:
+        dates.insert(0, ("Submitted", submission.submitted_at.strftime(fmt_date)))
+    from ..db import utcnow  # noqa: PLC0415
+    dates.append(("Exported", utcnow().strftime(fmt_date)))
+    document = export_document(programme, template, doc, row.content, label, dates)
+    data = to_pdf(document) if fmt == "pdf" else to_docx(document)
+    name = f"{template.id}-{doc.person.display_name}-v{version}".replace(" ", "-")
+    name = "".join(ch for ch in name if ch.isalnum() or ch in "-_")[:80]
+    mimetype = "application/pdf" if fmt == "pdf" else \
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    return Response(data, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{name}.{fmt}"', "Cache-Control": "private, no-store"})
