@@ -44,3 +44,5 @@ SESSION_COOKIE_HTTPONLY = True
 WTF_CSRF_TIME_LIMIT = None
 # An unknown kid re-fetches a platform's key set at most once per this many seconds.
 JWKS_REFETCH_MIN_SECONDS = 10
+# Grade delivery retries wait this many seconds, doubling each time (up to 30 minutes).
+GRADE_RETRY_BASE_SECONDS = 2

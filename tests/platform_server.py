@@ -33,6 +33,7 @@ LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 LINEITEM_RO = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 
 
 def _ts(value: str) -> datetime:
@@ -93,6 +94,7 @@ class PlatformServer:
         self.keys = [new_key()]
         self.received = Received()
         self.gradebook = Gradebook()
+        self.members: list[dict] = []  # the class list NRPS serves
         self.specs: dict[str, LaunchSpec] = {}
         self.registration_token = "reg-" + secrets.token_hex(8)
         self.app = self._make_app()
@@ -227,6 +229,18 @@ class PlatformServer:
             self.received.scores.append((item_id, body))
             return "", 204
 
+        @app.get("/memberships")
+        def memberships():
+            if not bearer_ok(NRPS):
+                return jsonify({"error": "unauthorized"}), 401
+            page = int(request.args.get("page", 1))
+            size = 2  # small pages, so the tool must follow the Link header
+            members = self.members[(page - 1) * size: page * size]
+            resp = jsonify({"id": request.base_url, "context": {"id": "ctx"}, "members": members})
+            if page * size < len(self.members):
+                resp.headers["Link"] = f'<{request.base_url}?page={page + 1}>; rel="next"'
+            return resp
+
         @app.post("/deep-link-return")
         def deep_link_return():
             """Validate the tool's signed response as a platform must, and keep its items."""
@@ -277,6 +291,13 @@ class PlatformServer:
         self.gradebook.line_items[item_id] = {"id": item_id, "label": label, "scoreMaximum": score_maximum,
                                               "resourceId": resource_id}
         return item_id
+
+    def member(self, user_id: str, name: str, role: str = LEARNER) -> dict:
+        entry = {"user_id": user_id, "name": name, "given_name": name.split()[0],
+                 "family_name": name.split()[-1], "email": f"{user_id}@example.org", "roles": [role],
+                 "status": "Active"}
+        self.members.append(entry)
+        return entry
 
     def stop(self):
         self.server.stop()

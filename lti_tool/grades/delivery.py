@@ -156,15 +156,18 @@ def deliver(entry: GradeOutbox) -> None:
                     headers={"Content-Type": SCORE_TYPE})
     if resp.ok:
         return
-    if entry.attempts > 0 and _is_stale_timestamp_refusal(resp):
-        log.info("grade %s: platform already holds this score (%s)", entry.id, resp.status_code)
+    if _is_stale_timestamp_refusal(resp):
+        # Our timestamps are fixed when the mark is released, so this is a re-delivery (say, after
+        # a worker died between the POST and recording it) or a newer mark already arrived.
+        log.info("grade %s: platform already holds this or a newer score (%s)", entry.id, resp.status_code)
         return
     retry = resp.status_code >= 500 or resp.status_code in (408, 429)
     raise DeliveryError(f"the platform answered {resp.status_code}: {resp.text[:200]}", retry=retry)
 
 
 def _backoff(attempts: int) -> timedelta:
-    return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 12)))
+    base = float(current_app.config.get("GRADE_RETRY_BASE_SECONDS", 2))
+    return min(MAX_BACKOFF, timedelta(seconds=base * 2 ** min(attempts - 1, 12)))
 
 
 def claim_due(owner: str, limit: int = 20) -> list[GradeOutbox]:
