@@ -12,7 +12,7 @@ from lti_tool.content import check_all, check_pack
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKS = ROOT / "lti_tool" / "content" / "packs"
-SEEDS = ROOT.parent / "shared" / "seeds"
+SEEDS = Path(__file__).parent / "data" / "sources"
 DATA = Path(__file__).parent / "data"
 
 

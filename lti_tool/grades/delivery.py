@@ -178,6 +178,9 @@ def claim_due(owner: str, limit: int = 20) -> list[GradeOutbox]:
         GradeOutbox.status == PENDING, GradeOutbox.next_attempt_at <= now,
         or_(GradeOutbox.lease_until.is_(None), GradeOutbox.lease_until < now),
     ).order_by(GradeOutbox.next_attempt_at).limit(limit)
+    if db().bind.dialect.name == "postgresql":
+        # Rows another worker is claiming right now are skipped, not waited for.
+        due = due.with_for_update(skip_locked=True)
     ids = list(db().scalars(due))
     if not ids:
         return []
