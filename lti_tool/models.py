@@ -41,6 +41,8 @@ class Platform(Base):
     jwks_cache: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     jwks_fetched_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     jwks_fetch_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Origins the platform frames the tool from (learned from launches): CSP frame-ancestors.
+    frame_origins: Mapped[Optional[list[str]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -81,6 +83,8 @@ class LaunchState(Base):
     platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
     # Hash of the value put in the browser's state cookie: binds the launch to that browser.
     browser_binding: Mapped[str] = mapped_column(String(100))
+    # The platform offered its postMessage storage (lti_storage_target) at login.
+    storage_target: Mapped[Optional[str]] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
@@ -186,6 +190,10 @@ class LaunchSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # Opened where the browser refused the tool's cookies (bound through platform storage
+    # instead): the session's data lives here and the session URL alone carries it.
+    cookieless: Mapped[bool] = mapped_column(default=False)
+    session_data: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
 
     person: Mapped[Person] = relationship()
     course: Mapped[Course] = relationship()

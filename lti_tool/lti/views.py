@@ -9,6 +9,7 @@ from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length
 
 from ..auth import remember_launch
+from ..security import learn_origins
 from .context import open_session
 from .errors import LaunchError
 from .launch import ToolMessageLaunch, ToolOIDCLogin
@@ -38,6 +39,7 @@ def login():
 @bp.route("/launch", methods=["POST"])
 def launch():
     message = ToolMessageLaunch().validate()
+    learn_origins(message.platform, message.claims())
     ctx = open_session(message.platform, message.deployment, message.claims())
     remember_launch(ctx.session_id)
     log.info("lti launch: platform=%s course=%s person=%s role=%s type=%s", ctx.platform_id,

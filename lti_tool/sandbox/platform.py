@@ -184,15 +184,18 @@ def build_launch(setup: PlatformSetup, args: dict, spec: LaunchSpec) -> dict:
     return launch.lti_launch()
 
 
-def auto_post_form(launch_data: dict) -> str:
-    """The self-submitting form a platform returns to post the id_token to the tool."""
+def auto_post_form(launch_data: dict, script_src: Optional[str] = None) -> str:
+    """The self-submitting form a platform returns to post the id_token to the tool. With
+    `script_src`, the submitting script is loaded from there (for a strict CSP)."""
+    script = (f"<script src='{escape(script_src)}'></script>" if script_src
+              else "<script>document.querySelector('form[data-autopost]').submit()</script>")
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Launching…</title></head>"
-        f"<body><form method='post' action='{escape(launch_data['launch_url'])}' id='lti'>"
+        f"<body><form method='post' action='{escape(launch_data['launch_url'])}' id='lti' data-autopost>"
         f"<input type='hidden' name='id_token' value='{escape(launch_data['id_token'])}'>"
         f"<input type='hidden' name='state' value='{escape(launch_data['state'])}'>"
         "<noscript><button type='submit'>Continue to the tool</button></noscript></form>"
-        "<script>document.getElementById('lti').submit()</script></body></html>"
+        f"{script}</body></html>"
     )
 
 

@@ -170,7 +170,7 @@ def authorize():
         launch = build_launch(_setup(), args, spec)
     except PreflightRejected as exc:
         return f"The sandbox refused the authentication request: {exc}", 400
-    return auto_post_form(launch)
+    return auto_post_form(launch, script_src=url_for("static", filename="autopost.js"))
 
 
 @bp.post("/token")

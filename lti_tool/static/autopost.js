@@ -1,1 +1,1 @@
-document.getElementById("autopost").submit();
+document.querySelector("form[data-autopost]").submit();
