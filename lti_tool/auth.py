@@ -6,6 +6,7 @@ person with the tool open in two courses in two tabs keeps both.
 """
 from __future__ import annotations
 
+import re
 from functools import wraps
 
 from flask import Flask, abort, g, request, session
@@ -18,9 +19,36 @@ from .models import LaunchSession
 MAX_REMEMBERED_LAUNCHES = 20
 
 
+_SID_PATH = re.compile(r"^/s/([A-Za-z0-9_-]{20,64})/")
+
+
 class LaunchAwareSessionInterface(SecureCookieSessionInterface):
     """Cookies fit for a third-party iframe when served over HTTPS (SameSite=None; Secure;
-    Partitioned), and plain Lax cookies on http://localhost for the quick start."""
+    Partitioned), and plain Lax cookies on http://localhost for the quick start.
+
+    Where the browser blocks the tool's cookies, a launch bound through the platform's storage
+    is "cookieless": its session data (the CSRF secret, flashed messages) is kept server-side on
+    the launch session row, found through the session URL."""
+
+    def open_session(self, app, request):
+        if request.cookies.get(self.get_cookie_name(app)) is None:
+            row = _cookieless_row(request.path)
+            if row is not None:
+                session = self.session_class(row.session_data or {})
+                session["launches"] = [row.id]
+                session.cookieless_sid = row.id
+                return session
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        sid = getattr(session, "cookieless_sid", None)
+        if sid is None:
+            return super().save_session(app, session, response)
+        if session.modified:
+            row = db().get(LaunchSession, sid)
+            if row is not None:
+                row.session_data = {k: v for k, v in session.items() if k != "launches"}
+                db().commit()
 
     def get_cookie_samesite(self, app):
         return "None" if request.is_secure else "Lax"
@@ -30,6 +58,14 @@ class LaunchAwareSessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_partitioned(self, app):
         return bool(request.is_secure)
+
+
+def _cookieless_row(path: str) -> LaunchSession | None:
+    match = _SID_PATH.match(path)
+    if not match:
+        return None
+    row = db().get(LaunchSession, match.group(1))
+    return row if row is not None and row.cookieless else None
 
 
 def remember_launch(sid: str) -> None:

@@ -131,6 +131,12 @@ class PlatformServer:
         }
 
     # -- launching ------------------------------------------------------------------------
+    def course_page_url(self, spec: LaunchSpec) -> str:
+        """A course page on the platform's site that frames the tool for this launch."""
+        hint = secrets.token_hex(8)
+        self.specs[hint] = spec
+        return f"{self.issuer}/course/{hint}"
+
     def login_url(self, spec: LaunchSpec) -> str:
         """Where the platform sends the browser to start this launch."""
         hint = secrets.token_hex(8)
@@ -228,6 +234,36 @@ class PlatformServer:
             gb.latest[key] = body
             self.received.scores.append((item_id, body))
             return "", 204
+
+        @app.get("/course/<hint>")
+        def course_page(hint):
+            """A VLE-like course page framing the tool, with LTI platform storage (postMessage).
+            ?silent=1: a platform that sends lti_storage_target but never answers (Canvas mobile)."""
+            spec = self.specs[hint]
+            silent = "true" if request.args.get("silent") else "false"
+            from lti_tool.sandbox.platform import login_initiation_url
+            src = login_initiation_url(self.setup(), spec.user_id, hint) + "&lti_storage_target=_parent"
+            tool_origin = "/".join(self.tool_url.split("/")[:3])
+            return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Course</title></head>
+<body><header><h1>Test VLE course</h1></header>
+<main><iframe id="tool" title="NPQ tool" src="{src}" style="width:100%;height:700px;border:1px solid #999"></iframe></main>
+<script>
+  var store = {{}}; window.storageLog = [];
+  window.addEventListener("message", function (e) {{
+    if ({silent} || e.origin !== {tool_origin!r}) return;
+    var m = e.data || {{}}, reply = {{ message_id: m.message_id }};
+    window.storageLog.push(m.subject);
+    if (m.subject === "lti.capabilities") {{
+      reply.subject = "lti.capabilities.response";
+      reply.supported_messages = [{{ subject: "lti.put_data" }}, {{ subject: "lti.get_data" }}];
+    }} else if (m.subject === "lti.put_data") {{
+      store[m.key] = m.value; reply.subject = "lti.put_data.response"; reply.key = m.key; reply.value = m.value;
+    }} else if (m.subject === "lti.get_data") {{
+      reply.subject = "lti.get_data.response"; reply.key = m.key; reply.value = store[m.key];
+    }} else return;
+    e.source.postMessage(reply, e.origin);
+  }});
+</script></body></html>"""
 
         @app.get("/memberships")
         def memberships():

@@ -221,7 +221,8 @@ def _set_programme(course: Course, placement: Optional[Placement], claims: dict)
         course.programme_code = placement.item_ref.split("/", 1)[0][:20]
 
 
-def open_session(platform: Platform, deployment: Deployment, claims: dict) -> LaunchContext:
+def open_session(platform: Platform, deployment: Deployment, claims: dict, *,
+                 cookieless: bool = False) -> LaunchContext:
     """Record who launched where, and open a launch session for them."""
     lti_roles = [r for r in claims.get(CLAIM + "roles", []) if isinstance(r, str)]
     role = map_role(lti_roles)
@@ -255,6 +256,7 @@ def open_session(platform: Platform, deployment: Deployment, claims: dict) -> La
         message_type=claims.get(CLAIM + "message_type"),
         services=_services(claims),
         expires_at=utcnow() + timedelta(hours=hours),
+        cookieless=cookieless,
     )
     db().add(row)
     db().commit()

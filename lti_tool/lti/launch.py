@@ -101,10 +101,13 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         nonce = secrets.token_urlsafe(24)
         binding = secrets.token_urlsafe(24)
         ttl = current_app.config["LAUNCH_STATE_TTL_SECONDS"]
+        self.storage_target = (self._get_request_param("lti_storage_target") or "")[:100] or None
+        self.platform = platform
         db().add(LaunchState(state=state, nonce=nonce, platform_id=platform.id,
-                             browser_binding=_digest(binding),
+                             browser_binding=_digest(binding), storage_target=self.storage_target,
                              expires_at=utcnow() + timedelta(seconds=ttl)))
         db().commit()
+        self.state, self.binding = state, binding
         self.state_cookie = (STATE_COOKIE_PREFIX + state, binding)
 
         params = {
@@ -176,6 +179,13 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if row.expires_at < utcnow():
             raise StateError("The launch state has expired.")
         binding = request.cookies.get(STATE_COOKIE_PREFIX + state)
+        self.cookieless = False
+        if binding is None and row.storage_target:
+            # No cookie: the binding may come from the platform's storage (lti.get_data).
+            binding = request.form.get("lti_storage_binding")
+            if binding is None:
+                raise NeedsPlatformStorage(row)
+            self.cookieless = True
         if binding is None:
             raise CookiesBlocked("The state cookie set at login was not sent back.")
         if not secrets.compare_digest(_digest(binding), row.browser_binding):
@@ -303,6 +313,18 @@ class ToolMessageLaunch(FlaskMessageLaunch):
 
     def claims(self) -> dict:
         return self._jwt["body"]
+
+
+class NeedsPlatformStorage(Exception):
+    """The state cookie is missing but the platform offers storage: fetch the binding from it."""
+
+    def __init__(self, row: LaunchState):
+        super().__init__("binding is in platform storage")
+        self.row = row
+
+
+def storage_key(state: str) -> str:
+    return "npq_" + state
 
 
 def purge_expired_states() -> int:

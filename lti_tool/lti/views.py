@@ -12,7 +12,10 @@ from ..auth import remember_launch
 from ..security import learn_origins
 from .context import open_session
 from .errors import LaunchError
-from .launch import ToolMessageLaunch, ToolOIDCLogin
+from ..db import db
+from ..models import Platform
+from ..security import origin_of
+from .launch import NeedsPlatformStorage, ToolMessageLaunch, ToolOIDCLogin, storage_key
 from .registration import SCOPES, TOOL_NAME, RegistrationFailed, ToolRegistration, describe_platform
 
 log = logging.getLogger(__name__)
@@ -30,7 +33,17 @@ def launch_failed(exc: LaunchError):
 def login():
     login = ToolOIDCLogin()
     url = login.build_redirect_url(url_for("lti.launch", _external=True))
-    response = redirect(url, code=302)
+    if login.storage_target:
+        # The platform offers postMessage storage (Canvas, Moodle): keep the state binding there
+        # too, for browsers that block the tool's cookie inside the iframe.
+        new_window = url_for("lti.login", **{k: v for k, v in request.values.items()
+                                               if k != "lti_storage_target"}, _external=True)
+        response = make_response(render_template(
+            "lti/storage_login.html", next_url=url, target=login.storage_target,
+            origin=origin_of(login.platform.auth_login_url), key=storage_key(login.state),
+            value=login.binding, new_window=new_window))
+    else:
+        response = redirect(url, code=302)
     login.set_state_cookie(response)
     log.info("lti login: iss=%s client_id=%s", request.values.get("iss"), request.values.get("client_id"))
     return response
@@ -38,9 +51,15 @@ def login():
 
 @bp.route("/launch", methods=["POST"])
 def launch():
-    message = ToolMessageLaunch().validate()
+    try:
+        message = ToolMessageLaunch().validate()
+    except NeedsPlatformStorage as need:
+        platform = db().get(Platform, need.row.platform_id)
+        return render_template("lti/storage_launch.html", id_token=request.form.get("id_token", ""),
+                               state=need.row.state, key=storage_key(need.row.state),
+                               target=need.row.storage_target, origin=origin_of(platform.auth_login_url))
     learn_origins(message.platform, message.claims())
-    ctx = open_session(message.platform, message.deployment, message.claims())
+    ctx = open_session(message.platform, message.deployment, message.claims(), cookieless=message.cookieless)
     remember_launch(ctx.session_id)
     log.info("lti launch: platform=%s course=%s person=%s role=%s type=%s", ctx.platform_id,
              ctx.course_id, ctx.person_id, ctx.role, ctx.message_type)
