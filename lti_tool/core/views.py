@@ -12,6 +12,15 @@ from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Enrolment, Launch
 
 bp = Blueprint("core", __name__)
 
+# Other areas of the tool (assessments, ...) say where their items open: each resolver takes the
+# launch context and returns a URL for the placement's item, or None if the item is not theirs.
+ITEM_RESOLVERS: list = []
+
+
+def register_item_resolver(fn) -> None:
+    if fn not in ITEM_RESOLVERS:
+        ITEM_RESOLVERS.append(fn)
+
 
 @bp.get("/")
 def index():
@@ -40,6 +49,10 @@ def landing():
         # A marked item opens its marking queue for tutors, the document for participants.
         endpoint = "writeups.editor" if ctx.role == PARTICIPANT else "marking.queue"
         return redirect(url_for(endpoint, code=template.programme, template_id=template.id))
+    for resolve in ITEM_RESOLVERS:
+        url = resolve(ctx)
+        if url:
+            return redirect(url)
     if ctx.role == PARTICIPANT and course_programme() is not None:
         return redirect(url_for("activities.programme_home"))
     placements = db().scalars(
