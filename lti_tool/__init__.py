@@ -62,8 +62,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_relative_config=True,
     )
     _load_config(app, test_config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from .logging_setup import configure_logging
+
+    configure_logging()
 
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]

@@ -218,7 +218,48 @@ def content_check(folder):
     click.echo("All packs are valid.")
 
 
+grades_cli = AppGroup("grades", help="Grade delivery to platform gradebooks (AGS).")
+
+
+@grades_cli.command("work")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between polls when idle.")
+def grades_work(once, interval):
+    """Deliver the grade outbox. Run one or more of these (on any machines); they never send a
+    grade twice. Also clears expired login states."""
+    import time
+
+    from .grades.delivery import deliver_due
+    from .lti.launch import purge_expired_states
+
+    last_purge = 0.0
+    while True:
+        try:
+            sent = deliver_due()
+            if time.time() - last_purge > 300:
+                purge_expired_states()
+                last_purge = time.time()
+        finally:
+            db().close()
+        if once:
+            click.echo(f"Attempted {sent} grade(s).")
+            return
+        if not sent:
+            time.sleep(interval)
+
+
+@grades_cli.command("status")
+def grades_status():
+    """How many grades are pending, delivered and failed."""
+    from sqlalchemy import func
+
+    from .models import GradeOutbox
+
+    for status, count in db().execute(select(GradeOutbox.status, func.count()).group_by(GradeOutbox.status)):
+        click.echo(f"{status}\t{count}")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (db_cli, admin_cli, platform_cli, deployment_cli, keys_cli, content_cli):
+    for group in (db_cli, admin_cli, platform_cli, deployment_cli, keys_cli, content_cli, grades_cli):
         app.cli.add_command(group)
     app.cli.add_command(quickstart_setup)

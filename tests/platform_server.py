@@ -95,6 +95,7 @@ class PlatformServer:
         self.received = Received()
         self.gradebook = Gradebook()
         self.members: list[dict] = []  # the class list NRPS serves
+        self.faults: dict = {}  # jwks_down, jwks_slow (seconds), token_down
         self.specs: dict[str, LaunchSpec] = {}
         self.registration_token = "reg-" + secrets.token_hex(8)
         self.app = self._make_app()
@@ -159,6 +160,10 @@ class PlatformServer:
         @app.get("/jwks")
         def jwks():
             self.received.jwks_fetches += 1
+            if self.faults.get("jwks_down"):
+                return "unavailable", 503
+            if self.faults.get("jwks_slow"):
+                time.sleep(self.faults["jwks_slow"])
             return jsonify(self.jwks())
 
         @app.get("/auth")
@@ -171,6 +176,8 @@ class PlatformServer:
         @app.post("/token")
         def token():
             self.received.token_requests.append(request.form.to_dict())
+            if self.faults.get("token_down"):
+                return jsonify({"error": "temporarily_unavailable"}), 503
             try:
                 return jsonify(issue_access_token(self.setup(), request.form.to_dict()))
             except Exception as exc:
