@@ -262,13 +262,27 @@ class SandboxLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class SandboxScore(Base):
-    """A score the sandbox VLE received through AGS: its gradebook."""
+class SandboxLineItem(Base):
+    """A gradebook column of the sandbox VLE (made by a deep-linking lineItem or by the tool)."""
 
-    __tablename__ = "sandbox_score"
+    __tablename__ = "sandbox_line_item"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    link_id: Mapped[int] = mapped_column(ForeignKey("sandbox_link.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(300))
+    score_maximum: Mapped[float] = mapped_column()
+    resource_id: Mapped[Optional[str]] = mapped_column(String(200))
+    resource_link_id: Mapped[Optional[str]] = mapped_column(String(100))
+    tag: Mapped[Optional[str]] = mapped_column(String(100))
+
+
+class SandboxGrade(Base):
+    """The latest score the sandbox VLE holds for a user in a column (AGS semantics)."""
+
+    __tablename__ = "sandbox_grade"
+    __table_args__ = (UniqueConstraint("line_item_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(ForeignKey("sandbox_line_item.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(String(255))
     score: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

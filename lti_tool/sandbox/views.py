@@ -15,11 +15,13 @@ from sqlalchemy import select
 
 from .. import csrf
 from ..db import db
-from ..models import ACTIVE, Deployment, Platform, SandboxLink
+from ..db import utcnow
+from ..models import ACTIVE, Deployment, Platform, SandboxGrade, SandboxLineItem, SandboxLink
 from .platform import (
     LaunchSpec,
     decode_claims_unverified,
     read_deep_linking_response,
+    validate_token,
     PlatformSetup,
     PreflightRejected,
     auto_post_form,
@@ -99,12 +101,37 @@ def ensure_registered(setup: PlatformSetup) -> None:
     db().commit()
 
 
+# The demo course of the quick start: a course home and a few placed items, as a course designer
+# would have added them with Deep Linking.
+DEMO_ITEMS = (
+    ("NPQSL/sc-reading", "Evidence reading · School culture", None),
+    ("NPQSL/sc-check", "Knowledge check · School culture", "auto"),
+    ("NPQSL/risk-assessment", "In-school project · Risk assessment", "tutor"),
+    ("NPQSL/action-plan", "In-school project · Action plan", "tutor"),
+    ("NPQSL/impact-essay", "In-school project · Impact essay", "tutor"),
+)
+
+
 def _ensure_home_link() -> None:
-    if db().scalar(select(SandboxLink).limit(1)) is None:
-        db().add(SandboxLink(title="NPQ Learning – course home", resource_link_id="sandbox-home",
-                             text="Your programme, activities and progress.",
-                             custom={"npq_programme": "NPQSL"}))
-        db().commit()
+    if db().scalar(select(SandboxLink).limit(1)) is not None:
+        return
+    db().add(SandboxLink(title="NPQ Learning – course home", resource_link_id="sandbox-home",
+                         text="Your programme, activities and progress.", custom={"npq_programme": "NPQSL"}))
+    if current_app.config.get("DEMO_DATA"):
+        from ..content.items import find_item
+
+        for ref, text, _ in DEMO_ITEMS:
+            item = find_item(ref)
+            if item is None:
+                continue
+            link = SandboxLink(title=item.title, text=text, resource_link_id="sandbox-" + ref.replace("/", "-"),
+                               custom={"npq_item": ref, "npq_programme": item.programme})
+            if item.marked and item.score_maximum:
+                link.line_item = {"label": item.title, "scoreMaximum": item.score_maximum, "resourceId": ref}
+                db().add(SandboxLineItem(label=item.title, score_maximum=item.score_maximum, resource_id=ref,
+                                         resource_link_id=link.resource_link_id, tag="npq-" + item.marking))
+            db().add(link)
+    db().commit()
 
 
 def _person(key: str | None) -> SandboxPerson:
@@ -156,7 +183,9 @@ def authorize():
         return "Unknown user or message hint.", 400
     spec = LaunchSpec(user_id="sandbox-" + person.key, roles=list(person.roles), name=person.name,
                       email=person.email, given_name=person.given, family_name=person.family,
-                      context_id=COURSE_ID, context_title=COURSE_TITLE)
+                      context_id=COURSE_ID, context_title=COURSE_TITLE,
+                      lineitems_url=url_for("sandbox.line_items", _external=True),
+                      nrps_url=url_for("sandbox.memberships", _external=True))
     if person.key == "mentor":
         spec.extra_claims["https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor"] = ["sandbox-participant"]
     if hint.get("dl"):
@@ -166,6 +195,9 @@ def authorize():
     if link is not None and not hint.get("dl"):
         spec.resource_link_id, spec.resource_link_title = link.resource_link_id, link.title
         spec.custom = dict(link.custom or {})
+        column = db().scalar(select(SandboxLineItem).where(SandboxLineItem.resource_link_id == link.resource_link_id))
+        if column is not None:
+            spec.lineitem_url = url_for("sandbox.line_item", item_id=column.id, _external=True)
     try:
         launch = build_launch(_setup(), args, spec)
     except PreflightRejected as exc:
@@ -210,9 +242,106 @@ def deep_link_return():
                            resource_link_id="sandbox-" + secrets.token_hex(6),
                            custom=dict(item.get("custom") or {}), line_item=item.get("lineItem"))
         db().add(link)
+        line = item.get("lineItem")
+        if isinstance(line, dict) and line.get("scoreMaximum"):
+            db().add(SandboxLineItem(label=str(line.get("label") or link.title)[:300],
+                                     score_maximum=float(line["scoreMaximum"]), resource_id=line.get("resourceId"),
+                                     tag=line.get("tag"), resource_link_id=link.resource_link_id))
         added.append(link)
     db().commit()
     return render_template("sandbox/added.html", items=added, error=None)
+
+
+# -- the sandbox's Assignment and Grade Services and Names and Role Provisioning ---------------
+
+AGS_SCOPES = ["https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+              "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"]
+SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+
+
+def _authorised(*scopes: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    try:
+        return header.startswith("Bearer ") and validate_token(_setup(), header[7:], list(scopes))
+    except Exception:  # an invalid or foreign token
+        return False
+
+
+def _line_item_json(item: SandboxLineItem) -> dict:
+    return {"id": url_for("sandbox.line_item", item_id=item.id, _external=True), "label": item.label,
+            "scoreMaximum": item.score_maximum, "resourceId": item.resource_id or "",
+            "resourceLinkId": item.resource_link_id or "", "tag": item.tag or ""}
+
+
+@bp.route("/lineitems", methods=["GET", "POST"])
+@csrf.exempt  # bearer-token API
+def line_items():
+    if not _authorised(*AGS_SCOPES):
+        return jsonify({"error": "unauthorized"}), 401
+    if request.method == "GET":
+        query = select(SandboxLineItem)
+        if request.args.get("resource_id"):
+            query = query.where(SandboxLineItem.resource_id == request.args["resource_id"])
+        return jsonify([_line_item_json(i) for i in db().scalars(query)])
+    body = request.get_json(silent=True) or {}
+    try:
+        item = SandboxLineItem(label=str(body["label"])[:300], score_maximum=float(body["scoreMaximum"]),
+                               resource_id=body.get("resourceId"), resource_link_id=body.get("resourceLinkId"),
+                               tag=body.get("tag"))
+    except (KeyError, TypeError, ValueError):
+        return jsonify({"error": "label and scoreMaximum are required"}), 400
+    db().add(item)
+    db().commit()
+    return jsonify(_line_item_json(item)), 201
+
+
+@bp.get("/lineitems/<int:item_id>")
+def line_item(item_id: int):
+    if not _authorised(*AGS_SCOPES):
+        return jsonify({"error": "unauthorized"}), 401
+    item = db().get(SandboxLineItem, item_id)
+    return (jsonify(_line_item_json(item)), 200) if item else (jsonify({"error": "not found"}), 404)
+
+
+@bp.post("/lineitems/<int:item_id>/scores")
+@csrf.exempt  # bearer-token API
+def scores(item_id: int):
+    if not _authorised(SCORE_SCOPE):
+        return jsonify({"error": "unauthorized"}), 401
+    item = db().get(SandboxLineItem, item_id)
+    body = request.get_json(silent=True, force=True)
+    if item is None or not isinstance(body, dict) or not body.get("userId") or not body.get("timestamp"):
+        return jsonify({"error": "bad score"}), 400
+    grade = db().scalar(select(SandboxGrade).where(SandboxGrade.line_item_id == item.id,
+                                                   SandboxGrade.user_id == str(body["userId"])))
+    if grade is not None and str(body["timestamp"]) <= str(grade.score.get("timestamp")):
+        return jsonify({"error": "score timestamp not after the current one"}), 409  # as Moodle does
+    if grade is None:
+        grade = SandboxGrade(line_item_id=item.id, user_id=str(body["userId"]), score=body)
+        db().add(grade)
+    grade.score, grade.received_at = body, utcnow()
+    db().commit()
+    return "", 204
+
+
+@bp.get("/memberships")
+def memberships():
+    if not _authorised(NRPS_SCOPE):
+        return jsonify({"error": "unauthorized"}), 401
+    members = [{"user_id": "sandbox-" + p.key, "name": p.name, "given_name": p.given, "family_name": p.family,
+                "email": p.email, "roles": list(p.roles), "status": "Active"} for p in PEOPLE.values()]
+    return jsonify({"id": request.url, "context": {"id": COURSE_ID, "title": COURSE_TITLE}, "members": members})
+
+
+@bp.get("/gradebook")
+def gradebook():
+    """What the sandbox VLE's gradebook holds: every score the tool sent through AGS."""
+    columns = db().scalars(select(SandboxLineItem).order_by(SandboxLineItem.id)).all()
+    grades = {(g.line_item_id, g.user_id): g for g in db().scalars(select(SandboxGrade))}
+    people = [p for p in PEOPLE.values() if p.roles[0].endswith("Learner")]
+    return render_template("sandbox/gradebook.html", columns=columns, grades=grades, people=people,
+                           course_title=COURSE_TITLE)
 
 
 @bp.get("/jwks.json")
