@@ -24,6 +24,11 @@ PROVIDER_SETTINGS = (
         "Off: a platform that registers itself waits for an admin to approve it.",
     ),
     SettingSpec(
+        "MENTORS_SEE_FEEDBACK",
+        "Mentors and headteachers see their mentees' released feedback",
+        "Off: mentors see progress, write-up status, webinar attendance and outcomes only.",
+    ),
+    SettingSpec(
         "AUTO_ACCEPT_NEW_DEPLOYMENTS",
         "Accept new deployments of a known registration at once",
         "Canvas makes a new deployment ID for every install of the tool. Off: a launch from an "

@@ -16,7 +16,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 
 @contextmanager
-def chromium_page(viewport=(1280, 900), extra_args=()):
+def chromium_page(viewport=(1280, 900), extra_args=(), timezone_id=None):
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             raise RuntimeError(f"Chromium not found at {CHROMIUM}; scripts/test.sh installs it")
@@ -25,7 +25,10 @@ def chromium_page(viewport=(1280, 900), extra_args=()):
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS + list(extra_args))
-        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        options = {"viewport": {"width": viewport[0], "height": viewport[1]}}
+        if timezone_id:
+            options["timezone_id"] = timezone_id
+        context = browser.new_context(**options)
         page = context.new_page()
         try:
             yield page

@@ -12,6 +12,10 @@ from .browser import csrf_token, forms
 from .conftest import instructor, learner
 
 
+def _activity_form(html):
+    return next(f for f in forms(html) if "version" in f.fields)
+
+
 def _placed(platform, activity_ref, *, with_line_item=True, **kw):
     """A resource link placed for an activity, with AGS like Canvas and Moodle send it."""
     spec = learner(custom={"npq_item": activity_ref}, lineitems_url=platform.issuer + "/lineitems", **kw)
@@ -41,7 +45,7 @@ def test_launch_autosave_submit_reading(platform, browser, dbs):
     assert "Learn that 1" in page.text  # the statements it develops
     assert "[incomplete in source]" in page.text  # that-7 is cut off in the source
 
-    form = forms(page.text)[-1]
+    form = _activity_form(page.text)
     qids = [k.removeprefix("answer-") for k in form.fields if k.startswith("answer-")]
     first = _autosave(browser, page, {qids[0]: "My first thoughts"}, 0)
     assert first.status_code == 200 and first.json()["version"] == 1
@@ -70,7 +74,7 @@ def test_launch_autosave_submit_reading(platform, browser, dbs):
 
 def test_submit_without_javascript_and_missing_answers_keep_text(platform, browser):
     page = browser.launch(platform, _placed(platform, "NPQSL/sc-scenario", with_line_item=False))
-    form = forms(page.text)[-1]
+    form = _activity_form(page.text)
     qids = [k.removeprefix("answer-") for k in form.fields if k.startswith("answer-")]
     data = {"csrf_token": csrf_token(page.text), "action": "submit", f"answer-{qids[0]}": "Only the first <b>one</b>"}
     resp = browser.http.post(page.url, data=data)
@@ -82,7 +86,7 @@ def test_submit_without_javascript_and_missing_answers_keep_text(platform, brows
 
 def test_oversized_answer_is_refused_clearly(platform, browser):
     page = browser.launch(platform, _placed(platform, "NPQSL/sc-reading", with_line_item=False))
-    qid = next(k for k in forms(page.text)[-1].fields if k.startswith("answer-")).removeprefix("answer-")
+    qid = next(k for k in _activity_form(page.text).fields if k.startswith("answer-")).removeprefix("answer-")
     resp = _autosave(browser, page, {qid: "x" * 20001}, 0)
     assert resp.status_code == 400 and "longer than 20,000 characters" in resp.json()["error"]
     huge = browser.http.post(page.url.rstrip("/") + "/draft", data="x" * (3 * 1024 * 1024),

@@ -15,7 +15,7 @@ from ..grades.delivery import kick
 from ..grades.outbox import enqueue_score
 from sqlalchemy import select
 
-from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, Course, WriteupDoc
+from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, Course, Question, WriteupDoc
 from .service import (
     AnswerError,
     Conflict,
@@ -61,8 +61,12 @@ def programme_home():
     docs = db().scalars(select(WriteupDoc).where(WriteupDoc.person_id == ctx.person_id,
                                                  WriteupDoc.course_id == ctx.course_id)).all()
     writeup_status = {d.template_ref.split("/", 1)[1]: d.status for d in docs}
+    from ..delivery import service as delivery  # noqa: PLC0415
+
+    wins = delivery.windows(ctx.course_id)
     return render_template("activities/programme.html", ctx=ctx, programme=programme, progress=prog,
-                           writeup_status=writeup_status)
+                           writeup_status=writeup_status, windows=wins, window_state=delivery.window_state,
+                           pacing=delivery.pacing)
 
 
 @bp.get("/s/<sid>/activities/<code>/<activity_id>")
@@ -76,8 +80,12 @@ def activity_page(code: str, activity_id: str):
     module = programme.module_of(activity)
     statements = [programme.statements[s] for s in activity.develops if s in programme.statements]
     prog = progress(ctx.person_id, ctx.course_id, programme) if ctx.role == PARTICIPANT else None
+    asked = db().scalars(select(Question).where(Question.course_id == ctx.course_id,
+                                                Question.person_id == ctx.person_id,
+                                                Question.item_ref == activity.ref)
+                         .order_by(Question.asked_at)).all() if ctx.role == PARTICIPANT else []
     return render_template("activities/activity.html", ctx=ctx, programme=programme, module=module,
-                           activity=activity, work=work, last=last, results=results,
+                           activity=activity, work=work, last=last, results=results, questions=asked,
                            statements=statements, progress=prog,
                            draft_key=f"npq-draft:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{activity.ref}")
 
@@ -166,7 +174,7 @@ def _redisplay(programme: Programme, activity: Activity, raw: dict, error: str, 
     ctx = current_context()
     work = get_work(ctx.person_id, ctx.course_id, activity)
     statements = [programme.statements[s] for s in activity.develops if s in programme.statements]
-    return render_template("activities/activity.html", ctx=ctx, programme=programme,
+    return render_template("activities/activity.html", ctx=ctx, programme=programme, questions=[],
                            module=programme.module_of(activity), activity=activity, work=work,
                            last=work.submissions[-1] if work and work.submissions else None, results=[],
                            statements=statements, progress=progress(ctx.person_id, ctx.course_id, programme),

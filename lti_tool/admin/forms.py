@@ -57,3 +57,4 @@ class StatusForm(FlaskForm):
 class SettingsForm(FlaskForm):
     AUTO_ACTIVATE_REGISTRATIONS = BooleanField()
     AUTO_ACCEPT_NEW_DEPLOYMENTS = BooleanField()
+    MENTORS_SEE_FEEDBACK = BooleanField()

@@ -35,6 +35,8 @@ def landing():
         if not ctx.is_tutor:
             return render_template("core/not_set_up.html", ctx=ctx, deep_linking=True), 403
         return redirect(url_for("catalogue.pick"))
+    if ctx.role == MENTOR:
+        return redirect(url_for("delivery.mentees"))
     custom = ctx.services.get("custom", {})
     if ctx.placement_id and not ctx.item_ref and not custom.get("npq_programme"):
         # A plain link nobody has set up: a tutor picks its item now; participants must wait.
@@ -61,7 +63,7 @@ def landing():
     if ctx.role == PARTICIPANT:
         return render_template("core/participant_home.html", ctx=ctx, placements=placements)
     if ctx.role == MENTOR:
-        return render_template("core/mentor_home.html", ctx=ctx)
+        return redirect(url_for("delivery.mentees"))
     counts = dict(db().execute(
         select(Enrolment.role, func.count()).where(Enrolment.course_id == ctx.course_id)
         .group_by(Enrolment.role)).all())

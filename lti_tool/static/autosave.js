@@ -4,7 +4,6 @@
 (function () {
   "use strict";
   var form = document.getElementById("activity-form");
-  localTimes();
   if (!form || !window.fetch) return;
 
   var url = form.dataset.autosaveUrl;
@@ -148,11 +147,3 @@
   window.addEventListener("pagehide", flush);
   setInterval(function () { if (dirty) save(); }, 15000);
 })();
-
-function localTimes() {
-  document.querySelectorAll("time[data-local]").forEach(function (t) {
-    var d = new Date(t.getAttribute("datetime"));
-    if (t.dataset.local === "date") { if (!isNaN(d)) t.textContent = d.toLocaleDateString([], { dateStyle: "medium" }); return; }
-    if (!isNaN(d)) t.textContent = d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
-  });
-}

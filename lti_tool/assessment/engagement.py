@@ -1,0 +1,256 @@
+"""Engagement: per participant, the share of the required activities, write-ups, webinars and
+sessions they completed (what is required is the pack's data), against the pass threshold; the
+milestones providers declare to the Department for Education (started, retained-1, retained-2,
+completed) with the date each was reached; and the outcome of the summative assessment. The
+outcomes report is these, per cohort, in DfE's words."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from typing import Iterable, Optional
+
+from sqlalchemy import func, select
+
+from ..db import db, utcnow
+from ..models import ActivitySubmission, ActivityWork, Person, WriteupDoc, WriteupSubmission, WriteupVersion
+from .models import PASSED, VOIDED, AssessmentAttendance, AssessmentParticipant
+from .pack import AssessmentConfig
+from .service import attempts_by_person, participants, programme_of
+
+KIND_LABELS = {"activity": "Activity", "writeup": "Project write-up", "webinar": "Webinar", "session": "Session"}
+
+
+@dataclass
+class Item:
+    kind: str  # activity | writeup | webinar | session
+    id: str
+    title: str
+    group: str
+    done_at: Optional[datetime] = None
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+
+@dataclass
+class PersonEngagement:
+    person: Person
+    items: list[Item]
+    threshold: float
+    milestones: dict[str, Optional[datetime]] = field(default_factory=dict)
+    outcome: Optional[str] = None
+    outcome_at: Optional[datetime] = None
+    dfe_participant_id: Optional[str] = None
+    assessment_submitted_at: Optional[datetime] = None
+
+    @property
+    def done(self) -> int:
+        return sum(1 for i in self.items if i.done)
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.done / self.total if self.total else 0.0
+
+    @property
+    def shown_percent(self) -> int:
+        """Rounded down: 89.6% never shows as the 90% it is not."""
+        return math.floor(self.percent + 1e-9)
+
+    @property
+    def met(self) -> bool:
+        return self.total > 0 and self.done * 100 >= self.threshold * self.total - 1e-9
+
+    @property
+    def needed(self) -> int:
+        """How many required items the threshold needs in all."""
+        return math.ceil(self.threshold * self.total / 100 - 1e-9)
+
+    def by_kind(self) -> list[tuple[str, int, int]]:
+        out = []
+        for kind, label in KIND_LABELS.items():
+            items = [i for i in self.items if i.kind == kind]
+            if items:
+                out.append((label, sum(1 for i in items if i.done), len(items)))
+        return out
+
+    @property
+    def completion_date(self) -> Optional[date]:
+        return self.outcome_at.date() if self.outcome_at else None
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=timezone.utc)
+
+
+def _utc(value: Optional[datetime]) -> Optional[datetime]:
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _min(*values: Optional[datetime]) -> Optional[datetime]:
+    found = [v for v in values if v is not None]
+    return min(found) if found else None
+
+
+def compute(course_id: int, cfg: AssessmentConfig, people: Optional[Iterable[Person]] = None) -> list[PersonEngagement]:
+    """Engagement, milestones and outcome for the course's participants (or the ones given)."""
+    people = list(people if people is not None else participants(course_id))
+    ids = [p.id for p in people]
+    if not ids:
+        return []
+    programme = programme_of(cfg)
+    code = programme.code
+    eng = cfg.engagement
+
+    activity_done: dict[tuple[int, str], datetime] = {}
+    for pid, ref, at in db().execute(
+            select(ActivityWork.person_id, ActivityWork.activity_ref, func.min(ActivitySubmission.submitted_at))
+            .join(ActivitySubmission, ActivitySubmission.work_id == ActivityWork.id)
+            .where(ActivityWork.course_id == course_id, ActivityWork.person_id.in_(ids))
+            .group_by(ActivityWork.person_id, ActivityWork.activity_ref)):
+        activity_done[(pid, ref)] = _utc(at)
+    writeup_done: dict[tuple[int, str], datetime] = {}
+    for pid, ref, at in db().execute(
+            select(WriteupDoc.person_id, WriteupDoc.template_ref, func.min(WriteupSubmission.submitted_at))
+            .join(WriteupSubmission, WriteupSubmission.doc_id == WriteupDoc.id)
+            .where(WriteupDoc.course_id == course_id, WriteupDoc.person_id.in_(ids))
+            .group_by(WriteupDoc.person_id, WriteupDoc.template_ref)):
+        writeup_done[(pid, ref)] = _utc(at)
+    attended: dict[tuple[int, str], datetime] = {}
+    for row in db().scalars(select(AssessmentAttendance).where(AssessmentAttendance.course_id == course_id,
+                                                               AssessmentAttendance.person_id.in_(ids))):
+        attended[(row.person_id, row.event_id)] = _at(row.held_on)
+    # The first piece of work of any kind (drafts only record when they were last saved).
+    first_activity = dict(db().execute(
+        select(ActivityWork.person_id, func.min(ActivityWork.updated_at))
+        .where(ActivityWork.course_id == course_id, ActivityWork.person_id.in_(ids)).group_by(ActivityWork.person_id)).all())
+    first_writeup = dict(db().execute(
+        select(WriteupDoc.person_id, func.min(WriteupVersion.saved_at))
+        .join(WriteupVersion, WriteupVersion.doc_id == WriteupDoc.id)
+        .where(WriteupDoc.course_id == course_id, WriteupDoc.person_id.in_(ids)).group_by(WriteupDoc.person_id)).all())
+    dfe_ids = dict(db().execute(select(AssessmentParticipant.person_id, AssessmentParticipant.dfe_participant_id)
+                                .where(AssessmentParticipant.course_id == course_id,
+                                       AssessmentParticipant.person_id.in_(ids))).all())
+    attempts = attempts_by_person(course_id, cfg)
+
+    out = []
+    for person in people:
+        items: list[Item] = []
+        for act_id in eng.activities:
+            act = programme.activities.get(act_id)
+            if act is None:
+                continue
+            items.append(Item("activity", act_id, act.title, programme.module_of(act).title,
+                              activity_done.get((person.id, act.ref))))
+        for tpl_id in eng.writeups:
+            tpl = programme.templates.get(tpl_id)
+            if tpl is not None:
+                items.append(Item("writeup", tpl_id, tpl.title, "In-school project",
+                                  writeup_done.get((person.id, f"{code}/{tpl_id}"))))
+        for ev in eng.events:
+            items.append(Item(ev.kind, ev.id, ev.title, "Webinars and sessions", attended.get((person.id, ev.id))))
+        pe = PersonEngagement(person=person, items=items, threshold=eng.threshold,
+                              dfe_participant_id=dfe_ids.get(person.id))
+        mine = list(attempts.get(person.id, {}).values())
+        submitted = [a.submitted_at for a in mine if a.submitted_at is not None and a.outcome != VOIDED]
+        pe.assessment_submitted_at = min(submitted) if submitted else None
+        first_work = _min(_utc(first_activity.get(person.id)), _utc(first_writeup.get(person.id)),
+                          *(i.done_at for i in items), *(a.started_at for a in mine if a.version))
+        done_times = sorted(i.done_at for i in items if i.done_at is not None)
+        for m in eng.milestones:
+            dates: list[Optional[datetime]] = []
+            if m.first_work:
+                dates.append(first_work)
+            if m.engagement is not None:
+                k = max(1, math.ceil(m.engagement * len(items) / 100 - 1e-9))
+                dates.append(done_times[k - 1] if k <= len(done_times) else None)
+            if m.assessment_submitted:
+                dates.append(pe.assessment_submitted_at)
+            pe.milestones[m.id] = max(dates) if dates and all(d is not None for d in dates) else None
+        released = sorted((a for a in mine if a.outcome and a.released_at), key=lambda a: a.released_at)
+        passed = [a for a in released if a.outcome == PASSED]
+        final = passed[0] if passed else (released[-1] if released else None)
+        if final is not None:
+            pe.outcome, pe.outcome_at = final.outcome, final.released_at
+        out.append(pe)
+    return out
+
+
+def for_mentor(course_id: int, cfg: AssessmentConfig, mentee_subs: list[str]) -> list[PersonEngagement]:
+    """Only the participants the platform says this mentor mentors (LTI role_scope_mentor)."""
+    subs = set(mentee_subs or [])
+    return compute(course_id, cfg, [p for p in participants(course_id) if p.sub in subs]) if subs else []
+
+
+# -- the outcomes report -----------------------------------------------------------------------
+
+def _dfe_datetime(value: Optional[datetime]) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z") if value else ""
+
+
+def report_columns(cfg: AssessmentConfig) -> list[str]:
+    return (["participant_id", "full_name", "email", "lms_user_id", "course_identifier", "engagement_percent",
+             "engagement_threshold_met"] + [m.id for m in cfg.engagement.milestones] + ["state", "completion_date"])
+
+
+def report_rows(cfg: AssessmentConfig, people: list[PersonEngagement]) -> list[dict[str, str]]:
+    rows = []
+    for pe in people:
+        row = {"participant_id": pe.dfe_participant_id or "", "full_name": pe.person.display_name,
+               "email": pe.person.email or "", "lms_user_id": pe.person.sub, "course_identifier": cfg.course_identifier,
+               "engagement_percent": f"{pe.percent:.1f}", "engagement_threshold_met": "yes" if pe.met else "no"}
+        for m in cfg.engagement.milestones:
+            row[m.id] = _dfe_datetime(pe.milestones.get(m.id))
+        row["state"] = pe.outcome or ""
+        row["completion_date"] = pe.completion_date.isoformat() if pe.completion_date else ""
+        rows.append(row)
+    return rows
+
+
+def _safe(value: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: make them plain text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def to_csv(cfg: AssessmentConfig, people: list[PersonEngagement]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=report_columns(cfg), lineterminator="\r\n")
+    writer.writeheader()
+    for row in report_rows(cfg, people):
+        writer.writerow({k: _safe(v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def to_json(cfg: AssessmentConfig, course_title: str, people: list[PersonEngagement]) -> dict:
+    """Shaped like what the DfE lead-provider API takes: a declaration per milestone reached, and
+    the participant outcome."""
+    out = []
+    for pe in people:
+        pid = pe.dfe_participant_id or None
+        out.append({
+            "participant_id": pid, "full_name": pe.person.display_name, "email": pe.person.email,
+            "lms_user_id": pe.person.sub, "course_identifier": cfg.course_identifier,
+            "engagement": {"completed": pe.done, "required": pe.total, "percent": round(pe.percent, 1),
+                           "threshold": cfg.engagement.threshold, "threshold_met": pe.met},
+            "declarations": [{"participant_id": pid, "declaration_type": m.id,
+                              "declaration_date": _dfe_datetime(pe.milestones[m.id]),
+                              "course_identifier": cfg.course_identifier}
+                             for m in cfg.engagement.milestones if pe.milestones.get(m.id)],
+            "outcome": ({"course_identifier": cfg.course_identifier, "state": pe.outcome,
+                         "completion_date": pe.completion_date.isoformat()} if pe.outcome else None),
+        })
+    return {"course": course_title, "programme": cfg.programme, "assessment": cfg.ref,
+            "generated_at": _dfe_datetime(utcnow()), "participants": out}

@@ -1,0 +1,532 @@
+"""The case-study assessment: windows, who sits which window, responses (autosaved drafts, one
+submission, late flags, extensions), holistic marking with second marking of every fail and a
+sample of passes, agreed outcomes, release to the gradebook, voiding, and the audit trail."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Optional
+
+from flask import current_app
+from sqlalchemy import and_, select
+
+from ..content import catalogue
+from ..content.model import Programme
+from ..db import db, utcnow
+from ..grades.outbox import enqueue_score
+from ..lti.context import LaunchContext
+from ..models import PARTICIPANT, Enrolment, GradeOutbox, Person
+from .models import (
+    AGREED, DRAFT, FAIL, FAILED, FIRST, PASS, PASSED, SECOND, SECOND_FOR_FAIL, SECOND_REQUESTED, SECOND_SAMPLED,
+    SUBMITTED, VOIDED, AssessmentAttempt, AssessmentEvent, AssessmentMark, AssessmentWindow,
+)
+from .pack import QUESTION_TEXT_LIMIT, AssessmentConfig, Case, load_assessments, words
+
+log = logging.getLogger(__name__)
+
+JUSTIFICATION_LIMIT = 10000
+REASON_LIMIT = 2000
+MAX_BACKDATE = timedelta(days=30)
+MAX_AHEAD = timedelta(days=730)
+MAX_EXTENSION = timedelta(days=60)
+SOURCE_SUBMITTED, SOURCE_OUTCOME = "assessment-submitted", "assessment-outcome"
+
+
+class AssessmentError(ValueError):
+    """What was asked cannot be done as it is; the message says why and what to do."""
+
+
+class Conflict(Exception):
+    def __init__(self, attempt: AssessmentAttempt):
+        super().__init__("changed elsewhere")
+        self.attempt = attempt
+
+
+# -- configuration -----------------------------------------------------------------------------
+
+def assessments() -> dict[str, AssessmentConfig]:
+    return load_assessments(current_app.config["CONTENT_PACKS_DIR"])
+
+
+def config_for(code: str) -> Optional[AssessmentConfig]:
+    return assessments().get(code)
+
+
+def find_config(ref: Optional[str]) -> Optional[AssessmentConfig]:
+    """The assessment a placement points at ("NPQSL/case-study"), if it is one."""
+    if not ref or "/" not in ref:
+        return None
+    code, item = ref.split("/", 1)
+    cfg = config_for(code)
+    return cfg if cfg is not None and cfg.id == item else None
+
+
+def programme_of(cfg: AssessmentConfig) -> Programme:
+    return catalogue()[cfg.programme]
+
+
+def fmt_utc(when: Optional[datetime]) -> str:
+    return when.astimezone(timezone.utc).strftime("%d %B %Y, %H:%M UTC") if when else ""
+
+
+def parse_when(utc_value: Optional[str], local_value: Optional[str]) -> Optional[datetime]:
+    """A date-time from a form: the ISO UTC value the page's script worked out from the browser's
+    time zone, else the typed value read as UTC (the page says so when there is no script)."""
+    for raw, assume_utc in ((utc_value, False), (local_value, True)):
+        raw = (raw or "").strip()
+        if not raw:
+            continue
+        try:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if value.tzinfo is None:
+            if not assume_utc:
+                continue
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+    return None
+
+
+# -- the audit trail ---------------------------------------------------------------------------
+
+def record(course_id: int, actor_id: Optional[int], action: str, *, window: Optional[AssessmentWindow] = None,
+           attempt: Optional[AssessmentAttempt] = None, **detail: Any) -> None:
+    db().add(AssessmentEvent(course_id=course_id, actor_id=actor_id, action=action, detail=detail,
+                             window_id=window.id if window else (attempt.window_id if attempt else None),
+                             attempt_id=attempt.id if attempt else None))
+
+
+def events_for(attempt: AssessmentAttempt) -> list[AssessmentEvent]:
+    return list(db().scalars(select(AssessmentEvent).where(AssessmentEvent.attempt_id == attempt.id)
+                             .order_by(AssessmentEvent.at, AssessmentEvent.id)))
+
+
+# -- windows -----------------------------------------------------------------------------------
+
+def windows(course_id: int, cfg: AssessmentConfig) -> list[AssessmentWindow]:
+    return list(db().scalars(select(AssessmentWindow).where(AssessmentWindow.course_id == course_id,
+                                                            AssessmentWindow.item_ref == cfg.ref)
+                             .order_by(AssessmentWindow.number)))
+
+
+def unused_cases(cfg: AssessmentConfig, existing: list[AssessmentWindow]) -> list[Case]:
+    used = {w.case_id for w in existing}
+    return [c for c in cfg.cases if c.id not in used]
+
+
+def open_window(ctx: LaunchContext, cfg: AssessmentConfig, case_id: str, opens_at: Optional[datetime]) -> AssessmentWindow:
+    """Schedule the course's next window: its case is released at opens_at (now if not given)
+    and responses are due window_days later. Every window has a case no earlier window used, so
+    a retake always meets a new case."""
+    now = utcnow()
+    existing = windows(ctx.course_id, cfg)
+    free = unused_cases(cfg, existing)
+    if not free:
+        raise AssessmentError("Every case in the programme pack has been used by a window in this course, and a "
+                              "retake must meet a new case. Add a case to the pack's assessment.yaml first.")
+    case = cfg.case(case_id) if case_id else free[0]
+    if case is None or case not in free:
+        raise AssessmentError("Choose one of the cases not yet used in this course.")
+    opens_at = opens_at or now
+    if opens_at < now - MAX_BACKDATE:
+        raise AssessmentError("A window can start at most 30 days in the past. Check the date.")
+    if opens_at > now + MAX_AHEAD:
+        raise AssessmentError("A window can be scheduled at most two years ahead. Check the date.")
+    if existing and opens_at < existing[-1].closes_at:
+        raise AssessmentError(f"Window {existing[-1].number} closes on {fmt_utc(existing[-1].closes_at)}; "
+                              f"window {len(existing) + 1} must start after that.")
+    window = AssessmentWindow(course_id=ctx.course_id, item_ref=cfg.ref, number=len(existing) + 1, case_id=case.id,
+                              opens_at=opens_at, closes_at=opens_at + timedelta(days=cfg.window_days),
+                              opened_by_id=ctx.person_id)
+    db().add(window)
+    db().flush()
+    record(ctx.course_id, ctx.person_id, "window scheduled", window=window, number=window.number, case=case.id,
+           opens_at=opens_at.isoformat(), closes_at=window.closes_at.isoformat())
+    return window
+
+
+# -- who sits which window ---------------------------------------------------------------------
+
+def attempts_by_person(course_id: int, cfg: AssessmentConfig,
+                       person_id: Optional[int] = None) -> dict[int, dict[int, AssessmentAttempt]]:
+    """person id -> window id -> attempt, for this course's windows of this assessment."""
+    query = (select(AssessmentAttempt).join(AssessmentWindow)
+             .where(AssessmentWindow.course_id == course_id, AssessmentWindow.item_ref == cfg.ref))
+    if person_id is not None:
+        query = query.where(AssessmentAttempt.person_id == person_id)
+    out: dict[int, dict[int, AssessmentAttempt]] = {}
+    for a in db().scalars(query):
+        out.setdefault(a.person_id, {})[a.window_id] = a
+    return out
+
+
+def deadline(window: AssessmentWindow, attempt: Optional[AssessmentAttempt]) -> datetime:
+    return attempt.deadline() if attempt is not None else window.closes_at
+
+
+def expected_windows(all_windows: list[AssessmentWindow], attempts: dict[int, AssessmentAttempt],
+                     now: datetime) -> list[AssessmentWindow]:
+    """The windows a participant is or was expected to sit, oldest first; the last is their
+    current one. Everyone sits the first window; they go on to the next only after failing,
+    being voided, or not submitting by the deadline (missing)."""
+    out: list[AssessmentWindow] = []
+    for w in all_windows:
+        out.append(w)
+        a = attempts.get(w.id)
+        if a is not None and a.outcome in (FAILED, VOIDED):
+            continue
+        if (a is None or a.status == DRAFT) and now > deadline(w, a):
+            continue  # missing: carried to the next window
+        break
+    return out
+
+
+def final_mark(attempt: AssessmentAttempt) -> Optional[AssessmentMark]:
+    """The outcome ready to release: the agreed one when second marking applies, else the first."""
+    agreed = attempt.mark(AGREED)
+    if agreed is not None:
+        return agreed
+    if attempt.second_marking is None:
+        return attempt.mark(FIRST)
+    return None
+
+
+def state(window: AssessmentWindow, attempt: Optional[AssessmentAttempt], now: datetime) -> str:
+    """Where an attempt stands, in the words the queue uses."""
+    if attempt is not None and attempt.outcome:
+        return attempt.outcome
+    if attempt is None or attempt.status == DRAFT:
+        if now < window.opens_at:
+            return "scheduled"
+        if now > deadline(window, attempt):
+            return "missing"
+        return "in progress" if attempt is not None and attempt.version else "not started"
+    first, second = attempt.mark(FIRST), attempt.mark(SECOND)
+    if first is None:
+        return "to mark"
+    if final_mark(attempt) is not None:
+        return "ready to release"
+    if second is None:
+        return "second marking"
+    return "to agree"
+
+
+QUEUE_STATES = ("not started", "in progress", "missing", "to mark", "second marking", "to agree",
+                "ready to release", PASSED, FAILED, VOIDED)
+
+
+@dataclass
+class Row:
+    person: Person
+    attempt: Optional[AssessmentAttempt]
+    state: str
+    attempt_no: int
+    grade: Optional[GradeOutbox] = None
+
+
+def participants(course_id: int) -> list[Person]:
+    return list(db().scalars(
+        select(Person).join(Enrolment, and_(Enrolment.person_id == Person.id, Enrolment.course_id == course_id,
+                                            Enrolment.role == PARTICIPANT))
+        .order_by(Person.family_name, Person.name, Person.id)))
+
+
+def is_participant(course_id: int, person_id: int) -> bool:
+    return db().scalar(select(Enrolment.id).where(Enrolment.course_id == course_id, Enrolment.person_id == person_id,
+                                                  Enrolment.role == PARTICIPANT)) is not None
+
+
+def attempt_number(all_windows: list[AssessmentWindow], attempts: dict[int, AssessmentAttempt],
+                   window: AssessmentWindow) -> int:
+    """1 + the submitted, not voided attempts in earlier windows: a retake is attempt 2."""
+    return 1 + sum(1 for w in all_windows if w.number < window.number and (a := attempts.get(w.id)) is not None
+                   and a.submitted_at is not None and a.outcome != VOIDED)
+
+
+def queue(course_id: int, cfg: AssessmentConfig, window: AssessmentWindow,
+          all_windows: list[AssessmentWindow]) -> list[Row]:
+    now = utcnow()
+    by_person = attempts_by_person(course_id, cfg)
+    rows = []
+    for person in participants(course_id):
+        attempts = by_person.get(person.id, {})
+        if window.id not in attempts and window not in expected_windows(all_windows, attempts, now):
+            continue
+        attempt = attempts.get(window.id)
+        rows.append(Row(person, attempt, state(window, attempt, now), attempt_number(all_windows, attempts, window)))
+    ids = [r.attempt.id for r in rows if r.attempt is not None]
+    if ids:
+        latest = {}
+        for e in db().scalars(select(GradeOutbox).where(GradeOutbox.source.in_((SOURCE_SUBMITTED, SOURCE_OUTCOME)),
+                                                        GradeOutbox.source_id.in_(ids)).order_by(GradeOutbox.id)):
+            latest[e.source_id] = e
+        for r in rows:
+            if r.attempt is not None:
+                r.grade = latest.get(r.attempt.id)
+    return rows
+
+
+# -- responses ---------------------------------------------------------------------------------
+
+def get_attempt(window: AssessmentWindow, person_id: int, *, create: bool = False,
+                all_windows: Optional[list[AssessmentWindow]] = None, cfg: Optional[AssessmentConfig] = None
+                ) -> Optional[AssessmentAttempt]:
+    attempt = db().scalar(select(AssessmentAttempt).where(AssessmentAttempt.window_id == window.id,
+                                                          AssessmentAttempt.person_id == person_id))
+    if attempt is None and create:
+        number = 1
+        if all_windows is not None and cfg is not None:
+            number = attempt_number(all_windows, attempts_by_person(window.course_id, cfg, person_id).get(person_id, {}),
+                                    window)
+        attempt = AssessmentAttempt(window_id=window.id, person_id=person_id, course_id=window.course_id,
+                                    attempt_no=number, answers={}, version=0, status=DRAFT)
+        attempt.window = window
+        db().add(attempt)
+        db().flush()
+    return attempt
+
+
+def clean_answers(cfg: AssessmentConfig, raw: Any) -> dict[str, str]:
+    """Keep this assessment's questions only; refuse over-long text rather than cut it."""
+    if not isinstance(raw, dict):
+        raise AssessmentError("The response could not be read.")
+    out: dict[str, str] = {}
+    for q in cfg.questions:
+        value = raw.get(q.id)
+        if value is None:
+            continue
+        value = (value if isinstance(value, str) else str(value)).replace("\x00", "").replace("\r\n", "\n")
+        if len(value) > QUESTION_TEXT_LIMIT:
+            raise AssessmentError(f"Your answer to “{q.prompt}” is {len(value):,} characters long, far beyond the word "
+                                  f"cap; the most that can be saved is {QUESTION_TEXT_LIMIT:,} characters. Shorten it: "
+                                  "your text is still on the page.")
+        out[q.id] = value
+    return out
+
+
+def total_words(cfg: AssessmentConfig, answers: dict[str, str]) -> int:
+    return sum(words(answers.get(q.id, "")) for q in cfg.questions)
+
+
+def can_edit(window: AssessmentWindow, attempt: Optional[AssessmentAttempt], now: datetime) -> Optional[str]:
+    """None if the participant may work on this window's response now, else why not."""
+    if now < window.opens_at:
+        return f"The case is released on {fmt_utc(window.opens_at)}; you can answer from then."
+    if attempt is not None and attempt.outcome == VOIDED:
+        return "This attempt was voided; it can no longer be changed."
+    if attempt is not None and attempt.status == SUBMITTED:
+        return "You have submitted your response; it can no longer be changed."
+    return None
+
+
+def save_draft(attempt: AssessmentAttempt, cfg: AssessmentConfig, answers: dict[str, str],
+               base_version: Optional[int]) -> AssessmentAttempt:
+    if base_version is not None and base_version != attempt.version:
+        raise Conflict(attempt)
+    attempt.answers = answers
+    attempt.version += 1
+    attempt.word_count = total_words(cfg, answers)
+    attempt.updated_at = utcnow()
+    return attempt
+
+
+def submission_problems(cfg: AssessmentConfig, answers: dict[str, str]) -> list[str]:
+    out = [f"“{q.prompt}” has no answer yet." for q in cfg.questions if not (answers.get(q.id) or "").strip()]
+    count = total_words(cfg, answers)
+    if count > cfg.word_cap:
+        out.append(f"Your response has {count:,} words; the cap is {cfg.word_cap:,}. "
+                   f"Cut {count - cfg.word_cap:,} words to submit.")
+    return out
+
+
+def submit(ctx: LaunchContext, cfg: AssessmentConfig, attempt: AssessmentAttempt) -> None:
+    now = utcnow()
+    attempt.status, attempt.submitted_at = SUBMITTED, now
+    attempt.word_count = total_words(cfg, attempt.answers)
+    attempt.late = now > attempt.deadline()
+    record(attempt.course_id, ctx.person_id, "response submitted" + (" late" if attempt.late else ""),
+           attempt=attempt, words=attempt.word_count, deadline=attempt.deadline().isoformat())
+    # The gradebook hears that it waits for marking (no score yet).
+    enqueue_score(ctx, resource_id=cfg.ref, label=cfg.title, score_given=None, score_maximum=1,
+                  activity_progress="Submitted", grading_progress="PendingManual",
+                  comment=("Submitted after the deadline (late)." if attempt.late else None),
+                  source=SOURCE_SUBMITTED, source_id=attempt.id)
+
+
+# -- extensions and voiding --------------------------------------------------------------------
+
+def extend(attempt: AssessmentAttempt, actor_id: int, until: Optional[datetime], reason: str) -> None:
+    reason = (reason or "").strip()
+    if until is None:
+        raise AssessmentError("Give the new deadline (date and time).")
+    if not reason:
+        raise AssessmentError("Give the reason for the extension: it is kept in the audit trail.")
+    if len(reason) > REASON_LIMIT:
+        raise AssessmentError(f"The reason is longer than {REASON_LIMIT:,} characters.")
+    window = attempt.window
+    if until <= window.closes_at:
+        raise AssessmentError(f"An extension must end after the window's deadline ({fmt_utc(window.closes_at)}).")
+    if until > window.closes_at + MAX_EXTENSION:
+        raise AssessmentError("An extension can be at most 60 days beyond the window's deadline.")
+    if attempt.outcome:
+        raise AssessmentError("This attempt already has an outcome; an extension would change nothing.")
+    attempt.extended_until, attempt.extension_reason = until, reason
+    if attempt.submitted_at is not None:
+        attempt.late = attempt.submitted_at > until  # granted after the event: judged again
+    record(attempt.course_id, actor_id, "extension granted", attempt=attempt, until=until.isoformat(),
+           reason=reason[:500], late=attempt.late if attempt.submitted_at else None)
+
+
+def void(ctx: LaunchContext, cfg: AssessmentConfig, attempt: AssessmentAttempt, reason: str) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise AssessmentError("Give the reason for voiding the attempt: the participant sees it, and it is kept in "
+                              "the audit trail.")
+    if len(reason) > REASON_LIMIT:
+        raise AssessmentError(f"The reason is longer than {REASON_LIMIT:,} characters.")
+    if attempt.outcome == VOIDED:
+        raise AssessmentError("This attempt is already voided.")
+    previous = attempt.outcome
+    attempt.outcome, attempt.void_reason, attempt.released_at = VOIDED, reason, utcnow()
+    record(attempt.course_id, ctx.person_id, "attempt voided", attempt=attempt, reason=reason[:500],
+           previous_outcome=previous)
+    if attempt.submitted_at is not None:
+        # Whatever the gradebook held for this attempt no longer stands.
+        enqueue_score(ctx, resource_id=cfg.ref, label=cfg.title, score_given=None, score_maximum=1,
+                      activity_progress="Completed", grading_progress="NotReady",
+                      comment=f"Window {attempt.window.number}: attempt voided. {reason}"[:4000],
+                      source=SOURCE_OUTCOME, source_id=attempt.id, person_id=attempt.person_id)
+
+
+# -- marking -----------------------------------------------------------------------------------
+
+def _draw(attempt: AssessmentAttempt) -> float:
+    """A fixed pseudo-random number in [0, 1) for this attempt: markers cannot predict it, and
+    saving a mark again never re-rolls it."""
+    key = f"{current_app.config['SECRET_KEY']}:assessment-sample:{attempt.id}".encode()
+    return int(hashlib.sha256(key).hexdigest()[:8], 16) / 2 ** 32
+
+
+def _first_pass_of_marker(attempt: AssessmentAttempt, marker_id: int) -> bool:
+    """No earlier pass by this first marker in this window has been sampled yet."""
+    sampled = db().scalar(
+        select(AssessmentAttempt.id).join(AssessmentMark, and_(AssessmentMark.attempt_id == AssessmentAttempt.id,
+                                                               AssessmentMark.kind == FIRST))
+        .where(AssessmentAttempt.window_id == attempt.window_id, AssessmentAttempt.id != attempt.id,
+               AssessmentAttempt.second_marking == SECOND_SAMPLED, AssessmentMark.marker_id == marker_id).limit(1))
+    return sampled is None
+
+
+def read_mark(cfg: AssessmentConfig, form) -> tuple[str, str, list[str]]:
+    outcome = form.get("outcome", "")
+    if outcome not in (PASS, FAIL):
+        raise AssessmentError("Choose pass or fail.")
+    justification = (form.get("justification") or "").strip()
+    if not justification:
+        raise AssessmentError("Write the justification: say how well the answer applies the framework.")
+    if len(justification) > JUSTIFICATION_LIMIT:
+        raise AssessmentError(f"The justification is {len(justification):,} characters long; the limit is "
+                              f"{JUSTIFICATION_LIMIT:,}.")
+    known = programme_of(cfg).statements
+    statements = [s for s in dict.fromkeys(form.getlist("statement")) if s in known][:60]
+    return outcome, justification, statements
+
+
+def record_mark(cfg: AssessmentConfig, attempt: AssessmentAttempt, kind: str, marker_id: int, outcome: str,
+                justification: str, statements: list[str]) -> AssessmentMark:
+    if attempt.status != SUBMITTED:
+        raise AssessmentError("Nothing has been submitted to mark.")
+    if attempt.outcome == VOIDED:
+        raise AssessmentError("This attempt was voided; it is not marked.")
+    if attempt.outcome:
+        raise AssessmentError("The outcome has been released; it can no longer be changed (void the attempt if it "
+                              "must not stand).")
+    first, second, agreed = attempt.mark(FIRST), attempt.mark(SECOND), attempt.mark(AGREED)
+    if kind == FIRST:
+        if first is not None and first.marker_id != marker_id:
+            raise AssessmentError(f"The first mark was recorded by {first.marker.display_name}; only they can change it.")
+        if second is not None:
+            raise AssessmentError("The second marker has marked this attempt; record the agreed outcome instead.")
+    elif kind == SECOND:
+        if first is None:
+            raise AssessmentError("Second marking needs a first mark.")
+        if attempt.second_marking is None:
+            raise AssessmentError("This attempt does not need second marking.")
+        if first.marker_id == marker_id:
+            raise AssessmentError("Second marking is by a second marker: someone other than the first marker.")
+        if second is not None and second.marker_id != marker_id:
+            raise AssessmentError(f"The second mark was recorded by {second.marker.display_name}; only they can "
+                                  "change it.")
+        if agreed is not None:
+            raise AssessmentError("The agreed outcome has been recorded; change that instead.")
+    elif kind == AGREED:
+        if first is None or second is None:
+            raise AssessmentError("The agreed outcome needs both the first and the second mark.")
+    else:
+        raise AssessmentError("Unknown kind of mark.")
+    mark = attempt.mark(kind)
+    if mark is None:
+        mark = AssessmentMark(attempt_id=attempt.id, marker_id=marker_id, kind=kind, outcome=outcome,
+                              justification=justification)
+        db().add(mark)
+        attempt.marks.append(mark)
+    mark.outcome, mark.justification, mark.statements = outcome, justification, statements
+    mark.marker_id, mark.updated_at = marker_id, utcnow()
+    detail: dict[str, Any] = {"outcome": outcome}
+    if kind == FIRST:
+        if outcome == FAIL:
+            attempt.second_marking = SECOND_FOR_FAIL
+        elif attempt.second_marking in (None, SECOND_FOR_FAIL):
+            rate = cfg.pass_sample_rate
+            sampled = rate > 0 and (_first_pass_of_marker(attempt, marker_id) or _draw(attempt) < rate)
+            attempt.second_marking = SECOND_SAMPLED if sampled else None
+        detail["second_marking"] = attempt.second_marking
+    record(attempt.course_id, marker_id, f"{kind} mark recorded" if kind != AGREED else "agreed outcome recorded",
+           attempt=attempt, **detail)
+    return mark
+
+
+def request_second(attempt: AssessmentAttempt, actor_id: int) -> None:
+    first = attempt.mark(FIRST)
+    if first is None or attempt.outcome:
+        raise AssessmentError("Only a first-marked attempt without an outcome can be added to the sample.")
+    if attempt.second_marking is None:
+        attempt.second_marking = SECOND_REQUESTED
+        record(attempt.course_id, actor_id, "added to the second-marking sample", attempt=attempt)
+
+
+def release(ctx: LaunchContext, cfg: AssessmentConfig, attempt: AssessmentAttempt) -> Optional[GradeOutbox]:
+    """The participant sees the outcome; the gradebook gets 1 (passed) or 0 (failed) out of 1,
+    with the justification as the comment. A fail enrols them in the next window."""
+    if attempt.outcome:
+        raise AssessmentError("This outcome has already been released." if attempt.outcome != VOIDED
+                              else "This attempt was voided.")
+    mark = final_mark(attempt)
+    if mark is None:
+        if attempt.mark(FIRST) is None:
+            raise AssessmentError("Record the first mark before releasing.")
+        raise AssessmentError("This attempt is second-marked: the second mark and the agreed outcome come first.")
+    attempt.outcome = PASSED if mark.outcome == PASS else FAILED
+    attempt.released_at = utcnow()
+    record(attempt.course_id, ctx.person_id, "outcome released", attempt=attempt, outcome=attempt.outcome,
+           mark=mark.kind)
+    label = "Passed" if attempt.outcome == PASSED else "Not passed"
+    retake = " (retake)" if attempt.attempt_no > 1 else ""
+    comment = f"Case-study assessment, window {attempt.window.number}{retake}: {label}. {mark.justification}"
+    return enqueue_score(ctx, resource_id=cfg.ref, label=cfg.title, score_given=1 if attempt.outcome == PASSED else 0,
+                         score_maximum=1, activity_progress="Completed", grading_progress="FullyGraded",
+                         comment=comment[:4000], source=SOURCE_OUTCOME, source_id=attempt.id,
+                         person_id=attempt.person_id)
+
+
+def grades_for(attempt: AssessmentAttempt) -> list[GradeOutbox]:
+    return list(db().scalars(select(GradeOutbox).where(GradeOutbox.source.in_((SOURCE_SUBMITTED, SOURCE_OUTCOME)),
+                                                       GradeOutbox.source_id == attempt.id,
+                                                       GradeOutbox.course_id == attempt.course_id)
+                             .order_by(GradeOutbox.id.desc())))
+
+
+__all__ = ["AssessmentError", "Conflict", "QUEUE_STATES"]
