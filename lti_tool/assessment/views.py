@@ -120,6 +120,7 @@ def _render_response(cfg: AssessmentConfig, *, answers: dict | None = None, erro
         attempt=attempt, case=case, answers=answers, editable=window is not None and blocked is None, blocked=blocked,
         now=now, deadline=service.deadline(window, attempt) if window else None,
         state=service.state(window, attempt, now) if window else None, history=history, me=me,
+        attempt_no=service.attempt_number(all_windows, mine, window) if window else 1,
         words=words, total_words=service.total_words(cfg, answers), released=released, error=error,
         problems=problems or [], fmt_utc=service.fmt_utc,
         draft_key=f"npq-assessment:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{cfg.ref}:{window.number if window else 0}",
@@ -348,8 +349,19 @@ def mark(code: str, number: int, person_id: int, error: str | None = None, statu
     case = cfg.case(window.case_id)
     guidance = [programme.statements[s] for s in cfg.guidance_statements(case) if s in programme.statements]
     form = request.form if request.method == "POST" else None
+    # Which judgement this tutor can record now.
+    form_kind, editing = None, None
+    if attempt is not None and attempt.status == SUBMITTED and not attempt.outcome:
+        if first is None or (first.marker_id == ctx.person_id and second is None):
+            form_kind, editing = FIRST, first
+        elif attempt.second_marking and second is None:
+            form_kind = SECOND
+        elif second is not None:
+            form_kind, editing = AGREED, agreed
+    proposed = editing.outcome if editing else (
+        first.outcome if form_kind == AGREED and first and second and first.outcome == second.outcome else None)
     return render_template(
-        "assessment/mark.html", ctx=ctx, cfg=cfg, programme=programme, window=window, case=case, person=person,
+        "assessment/mark.html", form_kind=form_kind, editing=editing, proposed=proposed, ctx=ctx, cfg=cfg, programme=programme, window=window, case=case, person=person,
         attempt=attempt, first=first, second=second, agreed=agreed, final=service.final_mark(attempt) if attempt else None,
         first_hidden=first_hidden, state=service.state(window, attempt, now), deadline=service.deadline(window, attempt),
         guidance=guidance, grades=service.grades_for(attempt) if attempt else [],

@@ -9,7 +9,7 @@ import fcntl
 import json
 import os
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -32,8 +32,16 @@ class ToolKey:
         return public
 
     @cached_property
+    def private_key(self):
+        """The parsed key, for signing (PyJWT takes it as is: no re-parsing per signature)."""
+        return serialization.load_pem_private_key(self.private_pem.encode(), password=None,
+                                                  unsafe_skip_rsa_key_validation=True)
+
+    @cached_property
     def public_pem(self) -> str:
-        key = serialization.load_pem_private_key(self.private_pem.encode(), password=None)
+        # Our own key, checked when generated: skip cryptography's slow RSA consistency check.
+        key = serialization.load_pem_private_key(self.private_pem.encode(), password=None,
+                                                 unsafe_skip_rsa_key_validation=True)
         return key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode()
@@ -56,6 +64,17 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     os.chmod(path, 0o600)
+
+
+# A key file never changes once written (its name is its thumbprint), so each is parsed once per
+# process; the derived public forms are cached on the ToolKey. These are read-only caches of
+# files, not state shared between processes.
+_INDEX_CACHE: dict[str, tuple[int, dict]] = {}
+
+
+@lru_cache(maxsize=16)
+def _load_key(path: str, kid: str) -> ToolKey:
+    return ToolKey(kid=kid, private_pem=Path(path).read_text())
 
 
 class KeyStore:
@@ -90,11 +109,17 @@ class KeyStore:
         tmp.replace(self._index)
 
     def _load(self, kid: str) -> ToolKey:
-        return ToolKey(kid=kid, private_pem=(self.dir / f"{kid}.pem").read_text())
+        return _load_key(str(self.dir / f"{kid}.pem"), kid)
 
     def _read_index(self) -> dict:
+        """keyset.json, re-read only when it changes (a rotation by another process)."""
         self.ensure()
-        return json.loads(self._index.read_text())
+        stamp = self._index.stat().st_mtime_ns
+        cached = _INDEX_CACHE.get(str(self._index))
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, json.loads(self._index.read_text()))
+            _INDEX_CACHE[str(self._index)] = cached
+        return cached[1]
 
     def current(self) -> ToolKey:
         return self._load(self._read_index()["current"])

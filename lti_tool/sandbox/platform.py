@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 from typing import Any, Optional
@@ -29,8 +30,15 @@ def new_private_pem() -> str:
                              serialization.NoEncryption()).decode()
 
 
+@lru_cache(maxsize=32)
+def private_key_of(private_pem: str):
+    return serialization.load_pem_private_key(private_pem.encode(), password=None,
+                                              unsafe_skip_rsa_key_validation=True)
+
+
+@lru_cache(maxsize=32)
 def public_pem_of(private_pem: str) -> str:
-    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    key = private_key_of(private_pem)
     return key.public_key().public_bytes(serialization.Encoding.PEM,
                                          serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
