@@ -85,6 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .catalogue.views import bp as catalogue_bp
     from .delivery.views import bp as delivery_bp
     from .marking.views import bp as marking_bp
+    from .assessment.views import bp as assessment_bp
     from .writeups.views import bp as writeups_bp
     from .core.views import bp as core_bp
     from .lti.views import bp as lti_bp
@@ -96,6 +97,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(writeups_bp)
     app.register_blueprint(marking_bp)
+    app.register_blueprint(assessment_bp)
     app.register_blueprint(delivery_bp)
     # Platforms post id_tokens and registration forms across sites: those are protected by
     # signatures and state, not by the CSRF token.

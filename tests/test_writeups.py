@@ -208,7 +208,8 @@ def test_export_any_version_to_pdf_and_word(platform, tmp_path):
 
     browser, spec, page = _open(platform, "NPQSL/risk-assessment")
     row = _row_ids(page, "risks")[0]
-    data = {"f.overview.project-title": "Fluency for all", "f.overview.sdp-priority": "Literacy",
+    data = {"m.school": "Northfield International School, Dubai",
+            "f.overview.project-title": "Fluency for all", "f.overview.sdp-priority": "Literacy",
             "f.overview.project-lead": "Asha Patel", "f.overview.description": "Zoë’s “routine” <b>bold</b>",
             **{f"t.risks.{row}.{k}": v for k, v in RISK.items()}}
     _post(browser, page, data)
@@ -219,7 +220,7 @@ def test_export_any_version_to_pdf_and_word(platform, tmp_path):
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).replace(" ", "")
     for expected in ("Riskassessment", "AshaPatel", "Fluencyforall", "Riskregister", "Deputyhead", "<b>bold</b>",
-                     "Highestrisks"):
+                     "Highestrisks", "NorthfieldInternationalSchool,Dubai", "NationalProfessionalQualificationforSeniorLeadership"):
         assert expected in text, expected
     word = browser.http.get(base + pdf_link.replace(".pdf", ".docx"))
     document = docx.Document(io.BytesIO(word.content))

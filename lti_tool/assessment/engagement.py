@@ -21,6 +21,7 @@ from .pack import AssessmentConfig
 from .service import attempts_by_person, participants, programme_of
 
 KIND_LABELS = {"activity": "Activity", "writeup": "Project write-up", "webinar": "Webinar", "session": "Session"}
+KIND_PLURALS = {"activity": "Activities", "writeup": "Project write-ups", "webinar": "Webinars", "session": "Sessions"}
 
 
 @dataclass
@@ -77,9 +78,14 @@ class PersonEngagement:
         """How many required items the threshold needs in all."""
         return math.ceil(self.threshold * self.total / 100 - 1e-9)
 
+    def count(self, *kinds: str) -> str:
+        """"done/total" for these kinds of item, or an empty string if none are required."""
+        items = [i for i in self.items if i.kind in kinds]
+        return f"{sum(1 for i in items if i.done)}/{len(items)}" if items else ""
+
     def by_kind(self) -> list[tuple[str, int, int]]:
         out = []
-        for kind, label in KIND_LABELS.items():
+        for kind, label in KIND_PLURALS.items():
             items = [i for i in self.items if i.kind == kind]
             if items:
                 out.append((label, sum(1 for i in items if i.done), len(items)))

@@ -20,7 +20,7 @@
   function answers() {
     if (pairsMode) {
       var pairs = [];
-      new FormData(form).forEach(function (v, k) { if (/^[ftxr]\./.test(k)) pairs.push([k, v]); });
+      new FormData(form).forEach(function (v, k) { if (/^[ftxrm]\./.test(k)) pairs.push([k, v]); });
       return pairs;
     }
     var out = {};
@@ -36,7 +36,7 @@
       (values || []).forEach(function (p) { (byName[p[0]] = byName[p[0]] || []).push(p[1]); });
       Array.prototype.forEach.call(form.elements, function (el) {
         var vs = byName[el.name];
-        if (!vs || !/^[ftxr]\./.test(el.name)) return;
+        if (!vs || !/^[ftxrm]\./.test(el.name)) return;
         if (el.type === "checkbox" || el.type === "radio") el.checked = vs.indexOf(el.value) >= 0;
         else if (el.multiple) Array.prototype.forEach.call(el.options, function (o) { o.selected = vs.indexOf(o.value) >= 0; });
         else el.value = vs[0];

@@ -113,6 +113,7 @@ def autosave(code: str, template_id: str):
     try:
         pairs = service.pairs_from_json(payload.get("pairs"))
         content = service.pairs_to_content(template, programme, pairs, doc.content)
+        _set_school(doc, dict(pairs).get("m.school"))
         base = payload.get("version")
         service.save(doc, template, content, base if isinstance(base, int) else None)
     except ContentError as exc:
@@ -138,6 +139,8 @@ def save_or_submit(code: str, template_id: str):
     doc = service.get_doc(ctx.person_id, ctx.course_id, template, create=True)
     action = request.form.get("action", "save")
     pairs = [(k, v) for k, v in request.form.items(multi=True) if k[:2] in ("f.", "t.", "x.", "r.")]
+    if service.editable(doc):
+        _set_school(doc, request.form.get("m.school"))
     if not service.editable(doc):
         db().rollback()
         return _render(programme, template, doc, doc.content, status=409,
@@ -174,6 +177,12 @@ def save_or_submit(code: str, template_id: str):
     log.info("write-up submitted: %s attempt %s by person %s", template.ref, submission.attempt, ctx.person_id)
     flash(f"Submitted (attempt {submission.attempt}). Your tutor will mark it; it is read-only until then.")
     return redirect(url_for("writeups.editor", code=code, template_id=template_id), code=303)
+
+
+def _set_school(doc, value) -> None:
+    """The participant's school, shown on exports (LTI does not say which school someone is in)."""
+    if value is not None:
+        doc.school = " ".join(str(value).split())[:300] or None
 
 
 def _echo(template, programme, pairs, doc):
