@@ -64,6 +64,9 @@ def landing():
         return render_template("core/participant_home.html", ctx=ctx, placements=placements)
     if ctx.role == MENTOR:
         return redirect(url_for("delivery.mentees"))
+    from ..marking.service import sync_roster  # noqa: PLC0415
+
+    sync_roster(ctx)  # the class list from the platform, at most every few minutes
     counts = dict(db().execute(
         select(Enrolment.role, func.count()).where(Enrolment.course_id == ctx.course_id)
         .group_by(Enrolment.role)).all())
