@@ -15,6 +15,8 @@ AUTO_ACTIVATE_REGISTRATIONS = False
 # A launch with an unseen deployment_id of a known registration (Canvas makes one per install):
 # True accepts it at once, False records it as pending for an admin to approve.
 AUTO_ACCEPT_NEW_DEPLOYMENTS = False
+# Mentors (LTI Mentor role) see progress and outcomes; True also shows released feedback text.
+MENTORS_SEE_FEEDBACK = False
 
 # Seconds of clock skew tolerated on iat/exp of platform tokens.
 JWT_LEEWAY_SECONDS = 60
