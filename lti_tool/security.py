@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 from flask import Flask, g, request
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from .db import db
 from .models import ACTIVE, Platform
@@ -57,10 +58,14 @@ def content_security_policy() -> str:
     path = request.path
     if path.startswith("/admin"):
         ancestors = "'none'"  # provider admin pages are never framed
-    elif path.startswith("/lti/"):
-        # Registration and launch-error pages are shown inside platforms not (yet) registered:
-        # they carry no action a framing page could trick anyone into.
-        ancestors = "*"
+    elif path == "/lti/register":
+        # Dynamic registration runs inside the registering platform's admin page: that platform,
+        # named by its OpenID configuration URL, may frame it; nobody else.
+        try:
+            own = origin_of(request.values.get("openid_configuration"))
+        except HTTPException:  # an oversized or unreadable form: frame it for nobody
+            own = None
+        ancestors = " ".join(["'self'", *([own] if own else [])])
     else:
         ancestors = " ".join(["'self'", *_framing_origins()])
     forms = " ".join(["'self'", *(_framing_origins() if path.startswith("/s/") else [])])

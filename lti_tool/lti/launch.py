@@ -89,6 +89,12 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         if not issuer or not self._get_request_param("login_hint"):
             raise LaunchError("The login request is missing iss or login_hint.",
                               title="The login request from the platform is incomplete")
+        limits = {"iss": 500, "client_id": 255, "login_hint": 2000, "lti_message_hint": 4000,
+                  "lti_deployment_id": 255, "target_link_uri": 2000, "lti_storage_target": 100}
+        for name, limit in limits.items():
+            if len(self._get_request_param(name) or "") > limit:
+                raise LaunchError(f"The login request's {name} is longer than {limit} characters.",
+                                  title="The login request from the platform is not valid")
         platform = find_platform(issuer, client_id)
         if platform is None or not platform.is_active:
             platform_status_error(platform, issuer, client_id)
@@ -165,9 +171,12 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if not request.form.get("id_token"):
             raise InvalidToken("The launch has no id_token.")
         try:
-            return super().validate_jwt_format()
+            super().validate_jwt_format()
         except LtiException as exc:
             raise InvalidToken(f"The id_token is malformed: {exc}") from exc
+        if not isinstance(self._jwt.get("header"), dict) or not isinstance(self._jwt.get("body"), dict):
+            raise InvalidToken("The id_token's header and body must be JSON objects.")
+        return self
 
     def validate_state(self):
         state = request.form.get("state")
@@ -193,11 +202,20 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self._state_row = row
         return self
 
+    def get_client_id(self) -> str:
+        """The audience: one client ID, or the first of a list of them (azp is checked later)."""
+        aud = self._jwt.get("body", {}).get("aud")
+        if isinstance(aud, list) and aud and all(isinstance(a, str) and a for a in aud):
+            return aud[0]
+        if isinstance(aud, str) and aud:
+            return aud
+        raise InvalidToken("The token's aud must be a client ID or a list of them.")
+
     def validate_registration(self):
         body = self._jwt.get("body", {})
         issuer, client_id = body.get("iss"), self.get_client_id()
-        if not issuer or not client_id:
-            raise InvalidToken("The token has no iss or aud.")
+        if not isinstance(issuer, str) or not issuer or len(issuer) > 500 or len(client_id) > 255:
+            raise InvalidToken("The token has no valid iss or aud.")
         platform = find_platform(issuer, client_id)
         if platform is None or not platform.is_active:
             platform_status_error(platform, issuer, client_id)
