@@ -14,7 +14,9 @@ from flask.sessions import SecureCookieSessionInterface
 
 from .db import db, utcnow
 from .lti.context import LaunchContext
-from .models import LaunchSession
+from sqlalchemy.orm import joinedload
+
+from .models import Course, LaunchSession
 
 MAX_REMEMBERED_LAUNCHES = 20
 
@@ -82,10 +84,14 @@ def current_context() -> LaunchContext:
     return g.ctx
 
 
+_CONTEXT_LOAD = (joinedload(LaunchSession.person), joinedload(LaunchSession.placement),
+                 joinedload(LaunchSession.course).joinedload(Course.platform))
+
+
 def _load(sid: str) -> LaunchContext:
     if sid not in session.get("launches", []):
         abort(401)
-    row = db().get(LaunchSession, sid)
+    row = db().get(LaunchSession, sid, options=_CONTEXT_LOAD)  # one query for the whole context
     if row is None or row.ended_at is not None or row.expires_at < utcnow():
         abort(401)
     return LaunchContext.from_session(row)

@@ -45,6 +45,8 @@ def learn_origins(platform: Platform, claims: dict) -> None:
 
 def _framing_origins() -> Iterable[str]:
     ctx = g.get("ctx")
+    if ctx is not None and "frame_origins" in ctx.services:
+        return ctx.services["frame_origins"]  # recorded at launch: no query per page
     query = select(Platform).where(Platform.status == ACTIVE)
     if ctx is not None:
         query = query.where(Platform.id == ctx.platform_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
@@ -19,6 +20,8 @@ from ..models import ActivitySubmission, ActivityWork, Person, WriteupDoc, Write
 from .models import PASSED, VOIDED, AssessmentAttendance, AssessmentParticipant
 from .pack import AssessmentConfig
 from .service import attempts_by_person, participants, programme_of
+
+log = logging.getLogger(__name__)
 
 KIND_LABELS = {"activity": "Activity", "writeup": "Project write-up", "webinar": "Webinar", "session": "Session"}
 KIND_PLURALS = {"activity": "Activities", "writeup": "Project write-ups", "webinar": "Webinars", "session": "Sessions"}
@@ -138,7 +141,8 @@ def compute(course_id: int, cfg: AssessmentConfig, people: Optional[Iterable[Per
     attended: dict[tuple[int, str], datetime] = {}
     for row in db().scalars(select(AssessmentAttendance).where(AssessmentAttendance.course_id == course_id,
                                                                AssessmentAttendance.person_id.in_(ids))):
-        attended[(row.person_id, row.event_id)] = _at(row.held_on)
+        attended[(row.person_id, row.session_id)] = _at(row.held_on)
+    webinars = _webinars_attended(course_id, ids) if eng.webinars else {}
     # The first piece of work of any kind (drafts only record when they were last saved).
     first_activity = dict(db().execute(
         select(ActivityWork.person_id, func.min(ActivityWork.updated_at))
@@ -166,8 +170,12 @@ def compute(course_id: int, cfg: AssessmentConfig, people: Optional[Iterable[Per
             if tpl is not None:
                 items.append(Item("writeup", tpl_id, tpl.title, "In-school project",
                                   writeup_done.get((person.id, f"{code}/{tpl_id}"))))
-        for ev in eng.events:
-            items.append(Item(ev.kind, ev.id, ev.title, "Webinars and sessions", attended.get((person.id, ev.id))))
+        seen = webinars.get(person.id, [])
+        for n in range(eng.webinars):
+            items.append(Item("webinar", f"webinar-{n + 1}", f"Webinar {n + 1} of {eng.webinars} attended",
+                              "Webinars and sessions", seen[n] if n < len(seen) else None))
+        for ses in eng.sessions:
+            items.append(Item("session", ses.id, ses.title, "Webinars and sessions", attended.get((person.id, ses.id))))
         pe = PersonEngagement(person=person, items=items, threshold=eng.threshold,
                               dfe_participant_id=dfe_ids.get(person.id))
         mine = list(attempts.get(person.id, {}).values())
@@ -192,6 +200,24 @@ def compute(course_id: int, cfg: AssessmentConfig, people: Optional[Iterable[Per
         if final is not None:
             pe.outcome, pe.outcome_at = final.outcome, final.released_at
         out.append(pe)
+    return out
+
+
+def _webinars_attended(course_id: int, ids: list[int]) -> dict[int, list[datetime]]:
+    """person id -> when each webinar they attended started, earliest first: the course's webinars
+    and attendance as the tool's webinar pages record them (by a tutor, or confirmed by the
+    participant). Read only."""
+    try:
+        from ..models import Attendance, Webinar  # noqa: PLC0415 (another part of the tool owns them)
+    except ImportError:  # pragma: no cover - the webinar feature is not installed
+        log.warning("webinar attendance is not available; webinars count as not attended")
+        return {}
+    out: dict[int, list[datetime]] = {}
+    for pid, starts in db().execute(select(Attendance.person_id, Webinar.starts_at)
+                                    .join(Webinar, Webinar.id == Attendance.webinar_id)
+                                    .where(Webinar.course_id == course_id, Attendance.person_id.in_(ids))
+                                    .order_by(Webinar.starts_at)):
+        out.setdefault(pid, []).append(_utc(starts))
     return out
 
 

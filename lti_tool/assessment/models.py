@@ -129,15 +129,16 @@ class AssessmentEvent(Base):
 
 
 class AssessmentAttendance(Base):
-    """A participant attended a webinar or session the pack counts towards engagement."""
+    """A participant attended a session the pack counts towards engagement (webinars scheduled in
+    the tool keep their own attendance)."""
 
     __tablename__ = "assessment_attendance"
-    __table_args__ = (UniqueConstraint("course_id", "person_id", "event_id"),)
+    __table_args__ = (UniqueConstraint("course_id", "person_id", "session_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
-    event_id: Mapped[str] = mapped_column(String(80))
+    session_id: Mapped[str] = mapped_column(String(80))
     held_on: Mapped[date] = mapped_column(Date)
     recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

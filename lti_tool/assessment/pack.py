@@ -74,9 +74,10 @@ class Case:
 
 
 @dataclass(frozen=True)
-class EngagementEvent:
+class Session:
+    """A live session the pack requires (face-to-face or online), attendance recorded by a tutor."""
+
     id: str
-    kind: str  # webinar | session
     title: str
 
 
@@ -103,15 +104,16 @@ class Engagement:
     threshold: float
     activities: tuple[str, ...]  # activity ids (resolved from "all")
     writeups: tuple[str, ...]
-    events: tuple[EngagementEvent, ...]
+    webinars: int  # how many of the course's webinars (scheduled in the tool) count, each attended
+    sessions: tuple[Session, ...]
     milestones: tuple[Milestone, ...]
 
     @property
     def total(self) -> int:
-        return len(self.activities) + len(self.writeups) + len(self.events)
+        return len(self.activities) + len(self.writeups) + self.webinars + len(self.sessions)
 
-    def event(self, event_id: str) -> Optional[EngagementEvent]:
-        return next((e for e in self.events if e.id == event_id), None)
+    def session(self, session_id: str) -> Optional[Session]:
+        return next((e for e in self.sessions if e.id == session_id), None)
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,8 @@ def _build(data: dict, programme: Programme) -> AssessmentConfig:
         statements=tuple(data["marking"].get("statements", [])), cases=tuple(cases),
         engagement=Engagement(
             threshold=float(eng["threshold"]), activities=tuple(acts), writeups=tuple(required.get("writeups", [])),
-            events=tuple(EngagementEvent(e["id"], e["kind"], e["title"]) for e in required.get("events", [])),
+            webinars=int(required.get("webinars", 0)),
+            sessions=tuple(Session(e["id"], e["title"]) for e in required.get("sessions", [])),
             milestones=tuple(Milestone(m["id"], bool(m.get("first_work")), m.get("engagement"),
                                        bool(m.get("assessment_submitted"))) for m in eng["milestones"])),
     )
@@ -246,9 +249,9 @@ def check_assessment(folder: Path, programme: Optional[Programme] = None
         if w not in programme.templates:
             problem(["engagement", "required", "writeups", i], f"no write-up template {w!r} in writeups.yaml")
     seen = set()
-    for i, e in enumerate(required.get("events", [])):
+    for i, e in enumerate(required.get("sessions", [])):
         if e["id"] in seen:
-            problem(["engagement", "required", "events", i, "id"], f"event id {e['id']!r} is used twice")
+            problem(["engagement", "required", "sessions", i, "id"], f"session id {e['id']!r} is used twice")
         seen.add(e["id"])
     seen = set()
     for i, m in enumerate(data["engagement"]["milestones"]):
@@ -259,7 +262,7 @@ def check_assessment(folder: Path, programme: Optional[Programme] = None
         return None, problems
     config = _build(data, programme)
     if config.engagement.total == 0:
-        problem(["engagement", "required"], "nothing counts towards engagement: list activities, write-ups or events")
+        problem(["engagement", "required"], "nothing counts towards engagement: list activities, write-ups, webinars or sessions")
         return None, problems
     return config, []
 

@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from flask import current_app
 from sqlalchemy import and_, select
+from sqlalchemy.orm import selectinload
 
 from ..content import catalogue
 from ..content.model import Programme
@@ -69,6 +70,20 @@ def programme_of(cfg: AssessmentConfig) -> Programme:
 
 def fmt_utc(when: Optional[datetime]) -> str:
     return when.astimezone(timezone.utc).strftime("%d %B %Y, %H:%M UTC") if when else ""
+
+
+def time_left(due: datetime, now: datetime) -> Optional[str]:
+    """"7 days 23 hours", "5 hours 12 minutes"; None once the deadline has passed."""
+    seconds = int((due - now).total_seconds())
+    if seconds <= 0:
+        return None
+    days, rest = divmod(seconds, 86400)
+    hours, minutes = rest // 3600, rest % 3600 // 60
+
+    def n(v: int, word: str) -> str:
+        return f"{v} {word}{'' if v == 1 else 's'}"
+
+    return f"{n(days, 'day')} {n(hours, 'hour')}" if days else f"{n(hours, 'hour')} {n(minutes, 'minute')}"
 
 
 def parse_when(utc_value: Optional[str], local_value: Optional[str]) -> Optional[datetime]:
@@ -154,7 +169,8 @@ def attempts_by_person(course_id: int, cfg: AssessmentConfig,
                        person_id: Optional[int] = None) -> dict[int, dict[int, AssessmentAttempt]]:
     """person id -> window id -> attempt, for this course's windows of this assessment."""
     query = (select(AssessmentAttempt).join(AssessmentWindow)
-             .where(AssessmentWindow.course_id == course_id, AssessmentWindow.item_ref == cfg.ref))
+             .where(AssessmentWindow.course_id == course_id, AssessmentWindow.item_ref == cfg.ref)
+             .options(selectinload(AssessmentAttempt.window), selectinload(AssessmentAttempt.marks)))
     if person_id is not None:
         query = query.where(AssessmentAttempt.person_id == person_id)
     out: dict[int, dict[int, AssessmentAttempt]] = {}
@@ -214,7 +230,7 @@ def state(window: AssessmentWindow, attempt: Optional[AssessmentAttempt], now: d
     return "to agree"
 
 
-QUEUE_STATES = ("not started", "in progress", "missing", "to mark", "second marking", "to agree",
+QUEUE_STATES = ("scheduled", "not started", "in progress", "missing", "to mark", "second marking", "to agree",
                 "ready to release", PASSED, FAILED, VOIDED)
 
 

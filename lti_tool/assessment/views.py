@@ -13,6 +13,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
                    url_for)
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
 from .. import csrf
@@ -25,9 +26,10 @@ from ..db import db, utcnow
 from ..grades.delivery import kick
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Person
 from . import engagement as eng
-from . import models  # noqa: F401  (registers the assessment tables)
 from . import service
-from .models import AGREED, FIRST, SECOND, SUBMITTED, AssessmentAttendance, AssessmentParticipant, AssessmentWindow
+from .models import (  # importing the models registers the assessment tables
+    AGREED, FIRST, SECOND, SUBMITTED, AssessmentAttendance, AssessmentParticipant, AssessmentWindow,
+)
 from .pack import AssessmentConfig, words
 from .service import AssessmentError, Conflict
 
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("assessment", __name__, static_folder="static", static_url_path="/assessment-static")
 TUTORS = (TUTOR, COURSE_ADMIN)
 _DFE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+RACE = "Someone else changed this at the same moment. Nothing was saved from this request: reload the page and try again."
 
 
 # -- integration: the catalogue, and where a placement opens ------------------------------------
@@ -107,6 +110,11 @@ def _render_response(cfg: AssessmentConfig, *, answers: dict | None = None, erro
     attempt = mine.get(window.id) if window else None
     case = cfg.case(window.case_id) if window and window.opens_at <= now else None
     blocked = service.can_edit(window, attempt, now) if window else "No window yet."
+    if window and window.opens_at <= now and case is None:
+        log.error("case %s of window %s is no longer in the %s pack", window.case_id, window.id, cfg.programme)
+        error = error or ("The case for this window is missing from the programme pack; this has been logged for your provider to fix. "
+                          "nothing you wrote has been lost.")
+        blocked = blocked or "The case is not available just now."
     if answers is None:
         answers = dict(attempt.answers) if attempt else {}
     history = []
@@ -119,6 +127,7 @@ def _render_response(cfg: AssessmentConfig, *, answers: dict | None = None, erro
         "assessment/response.html", ctx=ctx, cfg=cfg, programme=service.programme_of(cfg), window=window,
         attempt=attempt, case=case, answers=answers, editable=window is not None and blocked is None, blocked=blocked,
         now=now, deadline=service.deadline(window, attempt) if window else None,
+        time_left=service.time_left(service.deadline(window, attempt), now) if window else None,
         state=service.state(window, attempt, now) if window else None, history=history, me=me,
         attempt_no=service.attempt_number(all_windows, mine, window) if window else 1,
         words=words, total_words=service.total_words(cfg, answers), released=released, error=error,
@@ -175,6 +184,7 @@ def autosave(code: str, number: int):
                                                  all_windows=service.windows(ctx.course_id, cfg), cfg=cfg)
         base = payload.get("version")
         service.save_draft(attempt, cfg, answers, base if isinstance(base, int) else None)
+        db().commit()
     except AssessmentError as exc:
         db().rollback()
         return jsonify({"error": str(exc)}), 400
@@ -182,7 +192,9 @@ def autosave(code: str, number: int):
         db().rollback()
         return jsonify({"error": "conflict", "version": exc.attempt.version, "answers": exc.attempt.answers,
                         "saved_at": exc.attempt.updated_at.isoformat()}), 409
-    db().commit()
+    except IntegrityError:
+        db().rollback()  # another tab created the attempt at the same moment: the next save goes through
+        return jsonify({"error": "Not saved yet; trying again shortly."}), 503
     return jsonify({"version": attempt.version, "saved_at": attempt.updated_at.isoformat(),
                     "words": attempt.word_count})
 
@@ -209,10 +221,13 @@ def save_or_submit(code: str, number: int):
     except AssessmentError as exc:
         db().rollback()
         return _render_response(cfg, answers=raw, error=str(exc), status=400)
-    attempt = attempt or service.get_attempt(window, ctx.person_id, create=True,
-                                             all_windows=service.windows(ctx.course_id, cfg), cfg=cfg)
     try:
+        attempt = attempt or service.get_attempt(window, ctx.person_id, create=True,
+                                                 all_windows=service.windows(ctx.course_id, cfg), cfg=cfg)
         service.save_draft(attempt, cfg, answers, request.form.get("version", type=int))
+    except IntegrityError:
+        db().rollback()
+        return _render_response(cfg, answers=raw, status=409, error=RACE)
     except Conflict:
         db().rollback()
         return _render_response(cfg, answers=raw, status=409,
@@ -280,10 +295,13 @@ def open_window(code: str):
                      status=400)
     try:
         window = service.open_window(ctx, cfg, request.form.get("case", ""), opens_at)
+        db().commit()
     except AssessmentError as exc:
         db().rollback()
         return queue(code, error=str(exc), status=400)
-    db().commit()
+    except IntegrityError:
+        db().rollback()
+        return queue(code, error=RACE, status=409)
     log.info("assessment window %s scheduled for course %s by person %s", window.number, ctx.course_id, ctx.person_id)
     case = cfg.case(window.case_id)
     flash(f"Window {window.number} scheduled: “{case.title}” is released on {service.fmt_utc(window.opens_at)} and "
@@ -413,10 +431,13 @@ def act(code: str, number: int, person_id: int):
             message = "Attempt voided. The participant can sit the next window."
         else:
             abort(400)
+        db().commit()
     except AssessmentError as exc:
         db().rollback()
         return mark(code, number, person_id, error=str(exc), status=400)
-    db().commit()
+    except IntegrityError:
+        db().rollback()
+        return mark(code, number, person_id, error=RACE, status=409)
     if action in ("release", "void"):
         kick(current_app._get_current_object())
     log.info("assessment: %s on window %s person %s by %s", action, number, person_id, ctx.person_id)
@@ -443,8 +464,8 @@ def engagement(code: str):
     attendance = {}
     if ctx.role in TUTORS:
         attendance = dict(db().execute(
-            select(AssessmentAttendance.event_id, func.count()).where(AssessmentAttendance.course_id == ctx.course_id)
-            .group_by(AssessmentAttendance.event_id)).all())
+            select(AssessmentAttendance.session_id, func.count()).where(AssessmentAttendance.course_id == ctx.course_id)
+            .group_by(AssessmentAttendance.session_id)).all())
     return render_template("assessment/engagement.html", ctx=ctx, cfg=cfg, people=people, attendance=attendance,
                            programme=service.programme_of(cfg), mentor=ctx.role == MENTOR)
 
@@ -490,23 +511,27 @@ def set_participant_id(code: str, person_id: int):
         db().add(row)
     row.dfe_participant_id = value or None
     service.record(ctx.course_id, ctx.person_id, "DfE participant ID recorded", person=person.id, value=value)
-    db().commit()
+    try:
+        db().commit()
+    except IntegrityError:
+        db().rollback()
+        return engagement_person(code, person_id, error=RACE, status=409)
     flash("DfE participant ID saved." if value else "DfE participant ID cleared.")
     return redirect(url_for("assessment.engagement_person", code=code, person_id=person_id), code=303)
 
 
-@bp.route("/s/<sid>/assessment/<code>/attendance/<event_id>", methods=["GET", "POST"])
+@bp.route("/s/<sid>/assessment/<code>/attendance/<session_id>", methods=["GET", "POST"])
 @launch_required(*TUTORS)
-def attendance(code: str, event_id: str):
+def attendance(code: str, session_id: str):
     ctx = current_context()
     cfg = _config_or_404(code)
-    event = cfg.engagement.event(event_id)
-    if event is None:
+    session = cfg.engagement.session(session_id)
+    if session is None:
         abort(404)
     people = service.participants(ctx.course_id)
     rows = {r.person_id: r for r in db().scalars(select(AssessmentAttendance).where(
-        AssessmentAttendance.course_id == ctx.course_id, AssessmentAttendance.event_id == event_id))}
-    error, held = None, date.today().isoformat()
+        AssessmentAttendance.course_id == ctx.course_id, AssessmentAttendance.session_id == session_id))}
+    error, held = None, utcnow().date().isoformat()
     if request.method == "POST":
         held = (request.form.get("held_on") or "").strip()
         try:
@@ -514,29 +539,34 @@ def attendance(code: str, event_id: str):
         except ValueError:
             held_on = None
         if held_on is None:
-            error = "Give the date the webinar or session was held (YYYY-MM-DD)."
+            error = "Give the date the session was held (YYYY-MM-DD)."
         elif held_on > utcnow().date():
-            error = "Attendance is recorded after the event: the date is in the future."
+            error = "Attendance is recorded after the session: the date is in the future."
         else:
             known = {p.id for p in people}
             ticked = {int(i) for i in request.form.getlist("person") if i.isdigit() and int(i) in known}
             added = removed = 0
             for pid in ticked - set(rows):
-                db().add(AssessmentAttendance(course_id=ctx.course_id, person_id=pid, event_id=event_id,
+                db().add(AssessmentAttendance(course_id=ctx.course_id, person_id=pid, session_id=session_id,
                                               held_on=held_on, recorded_by_id=ctx.person_id))
                 added += 1
             for pid in set(rows) - ticked:
                 db().delete(rows[pid])
                 removed += 1
-            service.record(ctx.course_id, ctx.person_id, "attendance recorded", event=event_id, added=added,
-                           removed=removed, held_on=held_on.isoformat())
-            db().commit()
-            flash(f"Attendance saved: {len(ticked)} attended “{event.title}”.")
+            service.record(ctx.course_id, ctx.person_id, "session attendance recorded", session=session_id,
+                           added=added, removed=removed, held_on=held_on.isoformat())
+            try:
+                db().commit()
+            except IntegrityError:
+                db().rollback()
+                return render_template("assessment/attendance.html", ctx=ctx, cfg=cfg, session=session,
+                                       people=people, rows={}, ticked=ticked, held=held, error=RACE), 409
+            flash(f"Attendance saved: {len(ticked)} attended “{session.title}”.")
             return redirect(url_for("assessment.engagement", code=code), code=303)
     ticked_now = ({int(i) for i in request.form.getlist("person") if i.isdigit()} if request.method == "POST"
                   else set(rows))
-    return render_template("assessment/attendance.html", ctx=ctx, cfg=cfg, event=event, people=people, rows=rows,
-                           ticked=ticked_now, held=held, error=error), (400 if error else 200)
+    return render_template("assessment/attendance.html", ctx=ctx, cfg=cfg, session=session, people=people,
+                           rows=rows, ticked=ticked_now, held=held, error=error), (400 if error else 200)
 
 
 # -- the outcomes report -------------------------------------------------------------------------

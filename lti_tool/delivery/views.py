@@ -30,8 +30,7 @@ def person_zone():
     if ctx is None:
         return service.zone(None)
     if "tz" not in g:
-        person = db().get(Person, ctx.person_id)
-        g.tz = service.zone(person.time_zone if person else None)
+        g.tz = service.zone(ctx.time_zone)
     return g.tz
 
 

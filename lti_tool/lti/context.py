@@ -93,6 +93,7 @@ class LaunchContext:
     placement_id: Optional[int] = None
     item_ref: Optional[str] = None
     services: dict[str, Any] = field(default_factory=dict)
+    time_zone: Optional[str] = None
 
     @property
     def is_tutor(self) -> bool:
@@ -118,6 +119,7 @@ class LaunchContext:
             placement_id=row.placement_id,
             item_ref=row.placement.item_ref if row.placement else None,
             services=row.services or {},
+            time_zone=row.person.time_zone,
         )
 
 
@@ -222,7 +224,7 @@ def _set_programme(course: Course, placement: Optional[Placement], claims: dict)
 
 
 def open_session(platform: Platform, deployment: Deployment, claims: dict, *,
-                 cookieless: bool = False) -> LaunchContext:
+                 cookieless: bool = False, frame_origins: Optional[list[str]] = None) -> LaunchContext:
     """Record who launched where, and open a launch session for them."""
     lti_roles = [r for r in claims.get(CLAIM + "roles", []) if isinstance(r, str)]
     role = map_role(lti_roles)
@@ -254,7 +256,7 @@ def open_session(platform: Platform, deployment: Deployment, claims: dict, *,
         placement=placement,
         role=role,
         message_type=claims.get(CLAIM + "message_type"),
-        services=_services(claims),
+        services={**_services(claims), **({"frame_origins": frame_origins} if frame_origins is not None else {})},
         expires_at=utcnow() + timedelta(hours=hours),
         cookieless=cookieless,
     )

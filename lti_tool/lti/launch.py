@@ -37,7 +37,7 @@ from .errors import (
 )
 from .deep_linking import DeepLinkSettingsError, check_settings
 from .platform_keys import public_key_pem
-from .tool_config import DatabaseToolConf, find_platform
+from .tool_config import DatabaseToolConf, find_platform, to_registration
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if platform.id != self._state_row.platform_id:
             raise StateError("The launch comes from a different registration than its login.")
         self.platform = platform
-        super().validate_registration()
+        # The registration pylti1p3 needs later (deep linking, services), from the row found above.
+        self._registration = to_registration(platform)
         return self
 
     def validate_jwt_signature(self):

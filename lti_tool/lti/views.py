@@ -9,7 +9,7 @@ from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length
 
 from ..auth import remember_launch
-from ..security import learn_origins
+from ..security import learn_origins, platform_origins
 from .context import open_session
 from .errors import LaunchError
 from ..db import db
@@ -59,7 +59,8 @@ def launch():
                                state=need.row.state, key=storage_key(need.row.state),
                                target=need.row.storage_target, origin=origin_of(platform.auth_login_url))
     learn_origins(message.platform, message.claims())
-    ctx = open_session(message.platform, message.deployment, message.claims(), cookieless=message.cookieless)
+    ctx = open_session(message.platform, message.deployment, message.claims(), cookieless=message.cookieless,
+                       frame_origins=sorted(platform_origins(message.platform)))
     remember_launch(ctx.session_id)
     log.info("lti launch: platform=%s course=%s person=%s role=%s type=%s", ctx.platform_id,
              ctx.course_id, ctx.person_id, ctx.role, ctx.message_type)

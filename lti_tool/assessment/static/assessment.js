@@ -6,7 +6,7 @@
   var tz = "";
   try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { tz = ""; }
   if (tz) {
-    document.querySelectorAll("[data-tz]").forEach(function (el) { el.textContent = "(your time zone: " + tz + ")"; });
+    document.querySelectorAll("[data-tz]").forEach(function (el) { el.textContent = "(your time zone, " + tz + ")"; });
     document.querySelectorAll("[data-tz-name]").forEach(function (el) { el.textContent = "your time zone (" + tz + ")"; });
   }
 
@@ -28,18 +28,14 @@
     var plural = function (n, word) { return n + " " + word + (n === 1 ? "" : "s"); };
     var tick = function () {
       var ms = due - Date.now();
-      countdown.textContent = "";
       if (isNaN(ms)) return;
       if (ms <= 0) {
-        var strong = document.createElement("strong");
-        strong.textContent = "The deadline has passed.";
-        countdown.appendChild(strong);
-        countdown.appendChild(document.createTextNode(" You can still submit, but your response will be recorded as late."));
+        countdown.textContent = "The deadline has passed: you can still submit, but it will be recorded as late.";
         countdown.className = "countdown late";
         return;
       }
       var d = Math.floor(ms / 86400000), h = Math.floor(ms % 86400000 / 3600000), m = Math.floor(ms % 3600000 / 60000);
-      countdown.textContent = "Time left: " + (d ? plural(d, "day") + " " + plural(h, "hour") : plural(h, "hour") + " " + plural(m, "minute"));
+      countdown.textContent = d ? plural(d, "day") + " " + plural(h, "hour") : plural(h, "hour") + " " + plural(m, "minute");
       countdown.className = "countdown" + (d < 1 ? " soon" : "");
     };
     tick();
