@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import jwt
 from flask import current_app, request
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
-from pylti1p3.exception import LtiException, OIDCException
+from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
 from sqlalchemy import delete, select
 
@@ -98,10 +98,7 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         platform = find_platform(issuer, client_id)
         if platform is None or not platform.is_active:
             platform_status_error(platform, issuer, client_id)
-        try:
-            registration = self.validate_oidc_login()
-        except OIDCException as exc:
-            raise LaunchError(str(exc)) from exc
+        registration = to_registration(platform)
 
         state = "state-" + secrets.token_urlsafe(24)
         nonce = secrets.token_urlsafe(24)
@@ -277,11 +274,11 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         row = self._state_row
         if not nonce or nonce != row.nonce:
             raise StateError("The token's nonce is not the one issued with this state.")
-        # Consumed in one statement: of two requests racing with the same token, one wins.
+        # Consumed in one statement: of two requests racing with the same token, one wins (the
+        # row lock holds the other until this launch's transaction commits, with its session).
         used = db().execute(
             delete(LaunchState).where(LaunchState.state == row.state, LaunchState.nonce == nonce)
         ).rowcount
-        db().commit()
         if used != 1:
             raise StateError("This launch was already used (replayed nonce).")
         return self
