@@ -204,10 +204,13 @@ content_cli = AppGroup("content", help="Programme packs (frameworks, modules, ac
 @click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
 def content_check(folder):
     """Check every pack in FOLDER (default: the configured packs) against the schema."""
+    from .assessment.pack import content_check_lines
     from .content import check_all
 
     root = Path(folder or current_app.config["CONTENT_PACKS_DIR"])
     programmes, problems = check_all(root)
+    assessment_lines, assessment_problems = content_check_lines(root)
+    problems = problems + assessment_problems
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:
@@ -215,6 +218,8 @@ def content_check(folder):
     for code, programme in sorted(programmes.items()):
         click.echo(f"{code}: {len(programme.areas)} areas, {len(programme.statements)} statements, "
                    f"{len(programme.modules)} modules, {len(programme.activities)} activities")
+    for line in assessment_lines:
+        click.echo(line)
     click.echo("All packs are valid.")
 
 
