@@ -26,7 +26,7 @@ LAUNCH_STATE_TTL_SECONDS = 600
 PLATFORM_JWKS_TTL_SECONDS = 3600
 # Outbound HTTP to platforms: (connect, read) timeout in seconds.
 HTTP_TIMEOUT = (5, 15)
-HTTP_USER_AGENT = "NPQ-LTI-Tool/0.1 (+https://github.com/)"
+HTTP_USER_AGENT = "NPQ-Learning-LTI-Tool/0.1 (python-requests)"
 # A session opened by a launch lasts this long without a new launch.
 LAUNCH_SESSION_HOURS = 8
 

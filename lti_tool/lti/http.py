@@ -1,8 +1,12 @@
 """Outbound HTTP to platforms: a User-Agent (Canvas refuses requests without one) and bounded timeouts."""
 from __future__ import annotations
 
+import threading
+
 import requests
 from flask import current_app
+
+_local = threading.local()
 
 
 class PlatformSession(requests.Session):
@@ -19,5 +23,12 @@ class PlatformSession(requests.Session):
 
 
 def platform_session() -> PlatformSession:
+    """One session per thread, so connections to a platform are kept alive between calls (a grade
+    worker sending hundreds of scores reuses its connection instead of opening one per score)."""
     cfg = current_app.config
-    return PlatformSession(cfg["HTTP_USER_AGENT"], tuple(cfg["HTTP_TIMEOUT"]))
+    key = (cfg["HTTP_USER_AGENT"], tuple(cfg["HTTP_TIMEOUT"]))
+    session = getattr(_local, "sessions", {}).get(key)
+    if session is None:
+        session = PlatformSession(*key)
+        _local.sessions = {**getattr(_local, "sessions", {}), key: session}
+    return session

@@ -20,7 +20,7 @@ from ..db import db
 from ..models import ACTIVE, PENDING, Deployment, Platform
 from ..settings import get_setting
 from .errors import LaunchError
-from .http import platform_session
+from .http import PlatformSession
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,9 @@ class ToolRegistration(DynamicRegistration):
 
     # -- what the tool tells the platform ---------------------------------------------------
     def get_request_session(self):
-        return platform_session()
+        # pylti1p3 closes this session when done: give it one of its own.
+        cfg = current_app.config
+        return PlatformSession(cfg["HTTP_USER_AGENT"], tuple(cfg["HTTP_TIMEOUT"]))
 
     def get_initiate_login_uri(self) -> str:
         return url_for("lti.login", _external=True)
