@@ -7,7 +7,7 @@ import secrets
 from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .db import db
@@ -60,6 +60,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc):
         return error_page(exc.code or 500, exc.description if exc.code in (400, 413) else None)
+
+    @app.errorhandler(DataError)
+    def _bad_data(exc):
+        # A value the database refuses (a NUL byte, text it cannot store): the request's fault.
+        log.warning("database refused a value: %s", exc.__class__.__name__)
+        db().rollback()
+        return error_page(400, "Something in that request contained characters that cannot be stored.")
 
     @app.errorhandler(OperationalError)
     def _db_down(exc):

@@ -111,7 +111,7 @@ def pacing(module: Module, days: int) -> list[PaceStep]:
 # -- webinars ------------------------------------------------------------------------------------
 
 def clean_text(value: Optional[str], limit: int, label: str, required: bool = True) -> str:
-    text = (value or "").strip()
+    text = (value or "").replace("\x00", "").strip()
     if required and not text:
         raise DeliveryError(f"{label} is required.")
     if len(text) > limit:

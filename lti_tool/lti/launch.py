@@ -92,6 +92,9 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         limits = {"iss": 500, "client_id": 255, "login_hint": 2000, "lti_message_hint": 4000,
                   "lti_deployment_id": 255, "target_link_uri": 2000, "lti_storage_target": 100}
         for name, limit in limits.items():
+            if "\x00" in (self._get_request_param(name) or ""):
+                raise LaunchError(f"The login request's {name} contains a NUL character.",
+                                  title="The login request from the platform is not valid")
             if len(self._get_request_param(name) or "") > limit:
                 raise LaunchError(f"The login request's {name} is longer than {limit} characters.",
                                   title="The login request from the platform is not valid")
@@ -211,7 +214,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
     def validate_registration(self):
         body = self._jwt.get("body", {})
         issuer, client_id = body.get("iss"), self.get_client_id()
-        if not isinstance(issuer, str) or not issuer or len(issuer) > 500 or len(client_id) > 255:
+        if not isinstance(issuer, str) or not issuer or len(issuer) > 500 or len(client_id) > 255 \
+                or "\x00" in issuer + client_id:
             raise InvalidToken("The token has no valid iss or aud.")
         platform = find_platform(issuer, client_id)
         if platform is None or not platform.is_active:

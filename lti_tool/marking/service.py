@@ -172,12 +172,12 @@ def read_form(rubric: Rubric, form) -> tuple[dict, dict, str]:
         raw = form.get(f"level-{c.id}", "")
         if raw.isdigit() and int(raw) < len(c.levels):
             levels[c.id] = int(raw)
-        text = (form.get(f"comment-{c.id}") or "").strip()
+        text = (form.get(f"comment-{c.id}") or "").replace("\x00", "").strip()
         if len(text) > COMMENT_LIMIT:
             raise MarkingError(f"The comment on “{c.title}” is longer than {COMMENT_LIMIT:,} characters.")
         if text:
             comments[c.id] = text
-    overall = (form.get("overall") or "").strip()
+    overall = (form.get("overall") or "").replace("\x00", "").strip()
     if len(overall) > COMMENT_LIMIT:
         raise MarkingError(f"The overall comment is longer than {COMMENT_LIMIT:,} characters.")
     return levels, comments, overall
@@ -244,6 +244,7 @@ def release(ctx: LaunchContext, submission: WriteupSubmission, template: Writeup
 
 
 def return_submission(submission: WriteupSubmission, actor_id: int, feedback: str) -> None:
+    feedback = feedback.replace("\x00", "")
     if not feedback.strip():
         raise MarkingError("Say what the participant should change: returning needs feedback.")
     if len(feedback) > COMMENT_LIMIT:
