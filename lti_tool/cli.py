@@ -239,11 +239,17 @@ def grades_work(once, interval):
 
     last_purge = 0.0
     while True:
+        sent = 0
         try:
             sent = deliver_due()
             if time.time() - last_purge > 300:
                 purge_expired_states()
                 last_purge = time.time()
+        except Exception:  # a database hiccup: log it, wait, carry on
+            import logging
+
+            logging.getLogger(__name__).exception("grade worker pass failed; retrying")
+            time.sleep(interval)
         finally:
             db().close()
         if once:

@@ -77,6 +77,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc):
         log.exception("unhandled error on %s %s", request.method, request.path)
+        db().rollback()
         return error_page(500)
 
     @app.get("/healthz")

@@ -356,3 +356,19 @@ def test_login_by_post_works(platform, browser):
     params = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
     resp = browser.http.post(url.split("?")[0], data=params, allow_redirects=False)
     assert resp.status_code == 302 and resp.headers["Location"].startswith(platform.issuer + "/auth")
+
+
+def test_many_first_launches_into_a_new_course_at_once(platform):
+    """Participants opening a new course's link at the same moment: each gets in, one course row."""
+    import threading
+    from .browser import Browser
+    context = "rush-" + str(time.time_ns())
+    results = []
+
+    def go(i):
+        results.append(Browser().launch(platform, learner(context_id=context, resource_link_id="rush-link",
+                                                          user_id=f"rush-{i}")).status_code)
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(8)]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    assert results == [200] * 8

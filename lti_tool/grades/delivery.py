@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from pylti1p3.exception import LtiServiceException
 from pylti1p3.service_connector import ServiceConnector
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..db import db, utcnow
 from ..lti.http import platform_session
@@ -55,15 +56,21 @@ class DatabaseTokenConnector(ServiceConnector):
         return None
 
     def _cache_access_token(self, scope_key: str, access_token: str, expires_in: float):
-        row = db().scalar(select(AccessToken).where(AccessToken.platform_id == self.platform.id,
-                                                    AccessToken.scope_key == scope_key))
         expires = utcnow() + timedelta(seconds=max(0, float(expires_in or 0)))
-        if row is None:
-            db().add(AccessToken(platform_id=self.platform.id, scope_key=scope_key,
-                                 token=access_token, expires_at=expires))
-        else:
-            row.token, row.expires_at = access_token, expires
-        db().commit()
+        # Workers that start together may all fetch a token: the last one stored wins, none fails.
+        for _ in range(2):
+            row = db().scalar(select(AccessToken).where(AccessToken.platform_id == self.platform.id,
+                                                        AccessToken.scope_key == scope_key))
+            try:
+                if row is None:
+                    db().add(AccessToken(platform_id=self.platform.id, scope_key=scope_key,
+                                         token=access_token, expires_at=expires))
+                else:
+                    row.token, row.expires_at = access_token, expires
+                db().commit()
+                return
+            except IntegrityError:
+                db().rollback()
 
     def token(self) -> str:
         try:
@@ -198,14 +205,14 @@ def claim_due(owner: str, limit: int = 20) -> list[GradeOutbox]:
 def process(entry: GradeOutbox) -> None:
     try:
         deliver(entry)
+    except (SQLAlchemyError, requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        # Anything unexpected is a retryable failure of this entry, never the end of the worker.
+        db().rollback()
+        entry = db().get(GradeOutbox, entry.id)
+        exc = DeliveryError(f"{exc.__class__.__name__}: {exc}"[:500])
+        _record_failure(entry, exc)
     except DeliveryError as exc:
-        entry.attempts += 1
-        entry.last_error = str(exc)[:1000]
-        if exc.retry and entry.attempts < MAX_ATTEMPTS:
-            entry.next_attempt_at = utcnow() + _backoff(entry.attempts)
-        else:
-            entry.status = FAILED
-        log.warning("grade %s attempt %s failed: %s", entry.id, entry.attempts, exc)
+        _record_failure(entry, exc)
     else:
         entry.attempts += 1
         entry.status, entry.delivered_at, entry.last_error = DELIVERED, utcnow(), None
@@ -214,12 +221,29 @@ def process(entry: GradeOutbox) -> None:
     db().commit()
 
 
-def deliver_due(limit: int = 50) -> int:
-    """One pass over what is due now. Returns how many entries were attempted."""
+def _record_failure(entry: GradeOutbox, exc: DeliveryError) -> None:
+    entry.attempts += 1
+    entry.last_error = str(exc)[:1000]
+    if exc.retry and entry.attempts < MAX_ATTEMPTS:
+        entry.next_attempt_at = utcnow() + _backoff(entry.attempts)
+    else:
+        entry.status = FAILED
+    log.warning("grade %s attempt %s failed: %s", entry.id, entry.attempts, exc)
+
+
+def deliver_due(limit: int = 20) -> int:
+    """One pass over what is due now. Returns how many entries were attempted. Leases this pass
+    did not get to are released at once, whatever happens, rather than left to expire."""
     owner = secrets.token_hex(8)
     entries = claim_due(owner, limit)
-    for entry in entries:
-        process(entry)
+    try:
+        for entry in entries:
+            process(entry)
+    finally:
+        db().rollback()
+        db().execute(update(GradeOutbox).where(GradeOutbox.lease_owner == owner)
+                     .values(lease_owner=None, lease_until=None))
+        db().commit()
     return len(entries)
 
 

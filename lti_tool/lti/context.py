@@ -8,6 +8,8 @@ from typing import Any, Optional
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..db import db, utcnow
 from ..models import (
@@ -156,12 +158,21 @@ def _services(claims: dict) -> dict[str, Any]:
     return out
 
 
+def _get_or_create(model, defaults: Optional[dict] = None, **key):
+    """The row with this unique key, created if missing. Two first launches into a new course at the
+    same moment both try to create it: INSERT ... ON CONFLICT DO NOTHING lets the second one read
+    the first one's row instead of failing."""
+    query = select(model).filter_by(**key)
+    row = db().scalar(query)
+    if row is not None:
+        return row
+    insert = pg_insert if db().bind.dialect.name == "postgresql" else sqlite_insert
+    db().execute(insert(model).values(**key, **(defaults or {})).on_conflict_do_nothing(index_elements=list(key)))
+    return db().scalar(query)
+
+
 def _upsert_person(platform: Platform, claims: dict) -> Person:
-    person = db().scalar(select(Person).where(Person.platform_id == platform.id,
-                                              Person.sub == claims["sub"]))
-    if person is None:
-        person = Person(platform_id=platform.id, sub=_clip(claims["sub"], 255))
-        db().add(person)
+    person = _get_or_create(Person, platform_id=platform.id, sub=_clip(str(claims["sub"]), 255))
     # Names and email are kept from the latest claims (the platform owns them).
     person.name = _clip(claims.get("name"), 300) or person.name
     person.given_name = _clip(claims.get("given_name"), 200) or person.given_name
@@ -180,12 +191,8 @@ def _upsert_course(platform: Platform, deployment: Deployment, claims: dict) -> 
             title="The tool must be launched from a course",
             fix="Add the tool to a course and launch it from there.",
         )
-    course = db().scalar(select(Course).where(Course.platform_id == platform.id,
-                                              Course.context_id == str(context["id"])))
-    if course is None:
-        course = Course(platform_id=platform.id, deployment_id=deployment.id,
-                        context_id=_clip(context["id"], 255))
-        db().add(course)
+    course = _get_or_create(Course, {"deployment_id": deployment.id}, platform_id=platform.id,
+                            context_id=_clip(str(context["id"]), 255))
     course.title = _clip(context.get("title"), 500) or course.title
     course.label = _clip(context.get("label"), 200) or course.label
     return course
@@ -195,11 +202,7 @@ def _upsert_placement(course: Course, claims: dict) -> Optional[Placement]:
     link = claims.get(CLAIM + "resource_link")
     if not isinstance(link, dict) or not link.get("id"):
         return None
-    placement = db().scalar(select(Placement).where(Placement.course_id == course.id,
-                                                    Placement.resource_link_id == str(link["id"])))
-    if placement is None:
-        placement = Placement(course_id=course.id, resource_link_id=_clip(link["id"], 255))
-        db().add(placement)
+    placement = _get_or_create(Placement, course_id=course.id, resource_link_id=_clip(str(link["id"]), 255))
     placement.title = _clip(link.get("title"), 500) or placement.title
     # The custom parameter the tool wrote at deep linking says which item this link opens;
     # it survives course copies, which give the link a new ID.
@@ -239,12 +242,9 @@ def open_session(platform: Platform, deployment: Deployment, claims: dict, *,
     person = _upsert_person(platform, claims)
     course = _upsert_course(platform, deployment, claims)
     db().flush()
-    enrolment = db().scalar(select(Enrolment).where(Enrolment.person_id == person.id,
-                                                    Enrolment.course_id == course.id))
-    if enrolment is None:
-        enrolment = Enrolment(person_id=person.id, course_id=course.id, role=role)
-        db().add(enrolment)
-    enrolment.role, enrolment.lti_roles = role, lti_roles[:50]
+    enrolment = _get_or_create(Enrolment, {"role": role, "lti_roles": lti_roles[:50]},
+                               person_id=person.id, course_id=course.id)
+    enrolment.role, enrolment.lti_roles, enrolment.source = role, lti_roles[:50], "launch"
     placement = _upsert_placement(course, claims)
     _set_programme(course, placement, claims)
     hours = current_app.config["LAUNCH_SESSION_HOURS"]
