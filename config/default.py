@@ -42,6 +42,8 @@ MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 PROXY_COUNT = 0
 
 SESSION_COOKIE_NAME = "npq_session"
+# Re-sign the session cookie only when it changes (not on every response).
+SESSION_REFRESH_EACH_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 WTF_CSRF_TIME_LIMIT = None
 # An unknown kid re-fetches a platform's key set at most once per this many seconds.

@@ -123,9 +123,16 @@ def init_app(app: Flask) -> None:
         if values and "sid" in values:
             g.ctx = _load(values.pop("sid"))
 
+    sid_endpoints: set[str] = set()
+
+    @app.before_request
+    def _collect_sid_endpoints():
+        if not sid_endpoints:  # the URL map is complete by the first request
+            sid_endpoints.update(r.endpoint for r in app.url_map.iter_rules() if "sid" in r.arguments)
+
     @app.url_defaults
     def _add_sid(endpoint, values):
         if "sid" in values or g.get("ctx") is None:
             return
-        if app.url_map.is_endpoint_expecting(endpoint, "sid"):
+        if endpoint in sid_endpoints:
             values["sid"] = g.ctx.session_id

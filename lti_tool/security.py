@@ -79,6 +79,8 @@ def content_security_policy() -> str:
 def init_app(app: Flask) -> None:
     @app.after_request
     def _csp(response):
-        if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
+        # Redirects carry no content to protect: only pages get the policy.
+        if (response.mimetype == "text/html" and not 300 <= response.status_code < 400
+                and "Content-Security-Policy" not in response.headers):
             response.headers["Content-Security-Policy"] = content_security_policy()
         return response

@@ -3,6 +3,8 @@ with the file, the line and the path inside the file."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +19,7 @@ from .model import (
 )
 
 SCHEMA = json.loads((Path(__file__).parent / "schema.json").read_text())
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PACK_FILES = ("programme.yaml", "framework.yaml", "modules.yaml")
 OPTIONAL_FILES = ("writeups.yaml", "rubrics.yaml")
 
@@ -90,8 +93,9 @@ class _PackReader:
                 continue
             text = path.read_text(encoding="utf-8")
             try:
-                self.nodes[name] = yaml.compose(text, Loader=yaml.SafeLoader)
-                self.data[name] = yaml.safe_load(text)
+                # One parse gives both the nodes (for line numbers) and the data; libyaml if present.
+                self.nodes[name] = yaml.compose(text, Loader=_LOADER)
+                self.data[name] = _LOADER(text).construct_document(self.nodes[name]) if self.nodes[name] else None
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 self.problems.append(Problem(self.rel(name), mark.line + 1 if mark else None, "",
@@ -302,6 +306,18 @@ def _stamp(root: Path) -> tuple:  # noqa: D401
     return tuple((str(p), p.stat().st_mtime_ns) for p in sorted(root.glob("*/*.yaml")))
 
 
+_stamp_lock = threading.Lock()
+_last_stamp: dict[str, tuple[float, tuple]] = {}
+
+
 def load_programmes(root: str | Path) -> dict[str, Programme]:
-    root = Path(root)
-    return _load_cached(str(root), _stamp(root))
+    """The packs under root, parsed once and re-read when a file changes (checked at most once a
+    second; one thread parses while the others wait)."""
+    key = str(root)
+    now = time.monotonic()
+    with _stamp_lock:
+        seen = _last_stamp.get(key)
+        if seen is None or now - seen[0] > 1.0:
+            seen = (now, _stamp(Path(root)))
+            _last_stamp[key] = seen
+        return _load_cached(key, seen[1])
