@@ -117,6 +117,7 @@ def launch_required(*roles: str):
 
 def init_app(app: Flask) -> None:
     app.session_interface = LaunchAwareSessionInterface()
+    init_autosave_errors(app)
 
     @app.url_value_preprocessor
     def _pull_sid(endpoint, values):
@@ -136,3 +137,35 @@ def init_app(app: Flask) -> None:
             return
         if endpoint in sid_endpoints:
             values["sid"] = g.ctx.session_id
+
+
+class AutosaveRefused(Exception):
+    """An autosave body that cannot be accepted, with the JSON answer to give."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def autosave_payload() -> dict:
+    """The JSON body of an autosave (sent by fetch, or as a beacon when a page is left), checked
+    against the page's CSRF token (header, or the body for beacons)."""
+    from flask_wtf.csrf import validate_csrf
+    from wtforms.validators import ValidationError
+
+    payload = request.get_json(silent=True, force=True)
+    if not isinstance(payload, dict):
+        raise AutosaveRefused("The draft could not be read.")
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken") or payload.get("csrf_token"))
+    except ValidationError as exc:
+        raise AutosaveRefused("Your page is out of date. Reload it: your text is kept on this device.") from exc
+    return payload
+
+
+def init_autosave_errors(app: Flask) -> None:
+    from flask import jsonify
+
+    @app.errorhandler(AutosaveRefused)
+    def _refused(exc: AutosaveRefused):
+        return jsonify({"error": exc.message}), 400

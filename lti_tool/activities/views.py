@@ -4,11 +4,10 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError, validate_csrf
-from wtforms.validators import ValidationError
+from flask_wtf.csrf import CSRFError
 
 from .. import csrf
-from ..auth import current_context, launch_required
+from ..auth import current_context, launch_required, autosave_payload
 from ..content import Activity, Programme, catalogue
 from ..db import db
 from ..grades.delivery import kick
@@ -95,13 +94,7 @@ def activity_page(code: str, activity_id: str):
 @launch_required(PARTICIPANT)
 def autosave(code: str, activity_id: str):
     """Autosave from the page's script (JSON, or a beacon when the page is left)."""
-    payload = request.get_json(silent=True, force=True)
-    if not isinstance(payload, dict):
-        return jsonify({"error": "The draft could not be read."}), 400
-    try:
-        validate_csrf(request.headers.get("X-CSRFToken") or payload.get("csrf_token"))
-    except ValidationError:
-        return jsonify({"error": "Your page is out of date. Reload it: your text is kept on this device."}), 400
+    payload = autosave_payload()
     ctx = current_context()
     _, activity = _activity_or_404(code, activity_id)
     try:

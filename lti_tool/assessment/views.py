@@ -11,14 +11,12 @@ from datetime import date
 
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
                    url_for)
-from flask_wtf.csrf import validate_csrf
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from wtforms.validators import ValidationError
 
 from .. import csrf
 from ..activities.views import course_programme
-from ..auth import current_context, launch_required
+from ..auth import current_context, launch_required, autosave_payload
 from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme
 from ..core.views import register_item_resolver
@@ -160,13 +158,7 @@ def _current_window_for_post(cfg: AssessmentConfig, number: int):
 @csrf.exempt
 @launch_required(PARTICIPANT)
 def autosave(code: str, number: int):
-    payload = request.get_json(silent=True, force=True)
-    if not isinstance(payload, dict):
-        return jsonify({"error": "The draft could not be read."}), 400
-    try:
-        validate_csrf(request.headers.get("X-CSRFToken") or payload.get("csrf_token"))
-    except ValidationError:
-        return jsonify({"error": "Your page is out of date. Reload it: your text is kept on this device."}), 400
+    payload = autosave_payload()
     ctx = current_context()
     cfg = _config_or_404(code)
     window = _current_window_for_post(cfg, number)

@@ -5,12 +5,10 @@ import logging
 
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
                    url_for)
-from flask_wtf.csrf import validate_csrf
-from wtforms.validators import ValidationError
 
 from .. import csrf
 from ..activities.views import course_programme
-from ..auth import current_context, launch_required
+from ..auth import current_context, launch_required, autosave_payload
 from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme, WriteupTemplate
 from ..db import db
@@ -100,13 +98,7 @@ def editor(code: str, template_id: str):
 @csrf.exempt
 @launch_required(PARTICIPANT)
 def autosave(code: str, template_id: str):
-    payload = request.get_json(silent=True, force=True)
-    if not isinstance(payload, dict):
-        return jsonify({"error": "The draft could not be read."}), 400
-    try:
-        validate_csrf(request.headers.get("X-CSRFToken") or payload.get("csrf_token"))
-    except ValidationError:
-        return jsonify({"error": "Your page is out of date. Reload it: your text is kept on this device."}), 400
+    payload = autosave_payload()
     ctx = current_context()
     programme, template = _template_or_404(code, template_id)
     doc = service.get_doc(ctx.person_id, ctx.course_id, template, create=True)
