@@ -63,6 +63,11 @@ def _doc_link(queue_page, name):
     return re.search(rf'href="([^"]+/marking/NPQSL/risk-assessment/\d+)">{name}<', queue_page.text).group(1)
 
 
+def _course_id(course):
+    from lti_tool.models import Course
+    return db().scalar(select(Course.id).where(Course.context_id == course["context_id"]))
+
+
 def _scores_for(platform, user_id):
     return [b for _, b in platform.received.scores if b["userId"] == user_id]
 
@@ -235,8 +240,13 @@ def test_two_workers_deliver_each_grade_once(platform, app):
         _submit_as(platform, course, f"p-w{i}", f"Worker Person{i}")
     assert _wait(lambda: all(_scores_for(platform, f"p-w{i}") for i in range(6)))
     with app.app_context():
-        ids = [e.id for e in db().scalars(select(GradeOutbox).where(GradeOutbox.source == "writeup-submitted"))
-               if e.score["userId"].startswith("p-w")]
+        def mine():
+            db().expire_all()
+            return [e for e in db().scalars(select(GradeOutbox).where(GradeOutbox.source == "writeup-submitted"))
+                    if e.score["userId"].startswith("p-w") and e.course_id == _course_id(course)]
+        # Let the web process's own delivery finish recording before resetting the entries.
+        assert _wait(lambda: len(mine()) == 6 and all(e.status == "delivered" and e.lease_owner is None for e in mine()))
+        ids = [e.id for e in mine()]
         db().execute(update(GradeOutbox).where(GradeOutbox.id.in_(ids)).values(status="pending", attempts=0,
                                                                                next_attempt_at=GradeOutbox.created_at))
         db().commit()

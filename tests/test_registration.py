@@ -44,7 +44,8 @@ def test_dynamic_registration_then_launch(app, tool, browser, dbs):
         assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in sent["scope"]
         assert "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly" in sent["scope"]
         assert {m["type"] for m in conf["messages"]} == {"LtiDeepLinkingRequest", "LtiResourceLinkRequest"}
-        row = dbs.scalar(select(Platform).where(Platform.issuer == platform.issuer))
+        row = dbs.scalar(select(Platform).where(Platform.issuer == platform.issuer,
+                                                Platform.client_id == platform.client_id))
         assert row.status == ACTIVE and row.registered_via == "dynamic"
         assert row.client_id == platform.client_id
         assert [d.deployment_id for d in row.deployments] == [platform.deployment_id]
@@ -59,7 +60,8 @@ def test_registration_waits_for_approval_by_default(app, tool, browser, dbs):
     try:
         done = _register(tool, browser, platform)
         assert "must approve" in done.text
-        row = dbs.scalar(select(Platform).where(Platform.issuer == platform.issuer))
+        row = dbs.scalar(select(Platform).where(Platform.issuer == platform.issuer,
+                                                Platform.client_id == platform.client_id))
         assert row.status == PENDING
         refused = browser.http.get(platform.login_url(learner()))
         assert refused.status_code == 403 and "waiting for a provider admin" in refused.text
