@@ -400,7 +400,7 @@ def test_dynamic_registration_checks_its_own_form_token(app, tool, dbs):
             resp = b.http.post(tool.url + "/lti/register", data=tampered)
             assert resp.status_code == 400 and "expired or was tampered with" in resp.text, resp.text[:300]
         assert p.received.registrations == []
-        assert dbs.scalar(select(Platform).where(Platform.issuer == p.issuer)) is None
+        assert dbs.scalar(select(Platform).where(Platform.issuer == p.issuer, Platform.client_id == p.client_id)) is None
         done = b.http.post(tool.url + "/lti/register", data=fields)
         assert done.status_code == 200 and "Registration complete" in done.text
         assert len(p.received.registrations) == 1
