@@ -14,9 +14,9 @@ from flask.sessions import SecureCookieSessionInterface
 
 from .db import db, utcnow
 from .lti.context import LaunchContext
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
 
-from .models import Course, LaunchSession
+from .models import Course, LaunchSession, Person, Placement, Platform, course_title, person_name
 
 MAX_REMEMBERED_LAUNCHES = 20
 
@@ -84,17 +84,42 @@ def current_context() -> LaunchContext:
     return g.ctx
 
 
-_CONTEXT_LOAD = (joinedload(LaunchSession.person), joinedload(LaunchSession.placement),
-                 joinedload(LaunchSession.course).joinedload(Course.platform))
+def _context_query():
+    """One Core query for everything a page needs to know about its launch (no ORM objects: this
+    runs on every request)."""
+    ls, course, platform = LaunchSession.__table__, Course.__table__, Platform.__table__
+    person, placement = Person.__table__, Placement.__table__
+    return (
+        select(ls.c.id, ls.c.role, ls.c.message_type, ls.c.deployment_id, ls.c.placement_id, ls.c.services,
+               ls.c.expires_at, ls.c.ended_at, course.c.id.label("course_id"), course.c.platform_id,
+               course.c.title, course.c.label, course.c.programme_code, platform.c.name.label("platform_name"),
+               person.c.id.label("person_id"), person.c.sub, person.c.name, person.c.given_name,
+               person.c.family_name, person.c.email, person.c.time_zone, placement.c.item_ref)
+        .join(course, course.c.id == ls.c.course_id)
+        .join(platform, platform.c.id == course.c.platform_id)
+        .join(person, person.c.id == ls.c.person_id)
+        .outerjoin(placement, placement.c.id == ls.c.placement_id)
+        .where(ls.c.id == bindparam("sid"))
+    )
+
+
+_CONTEXT_QUERY = _context_query()
 
 
 def _load(sid: str) -> LaunchContext:
     if sid not in session.get("launches", []):
         abort(401)
-    row = db().get(LaunchSession, sid, options=_CONTEXT_LOAD)  # one query for the whole context
+    row = db().connection().execute(_CONTEXT_QUERY, {"sid": sid}).first()
     if row is None or row.ended_at is not None or row.expires_at < utcnow():
         abort(401)
-    return LaunchContext.from_session(row)
+    return LaunchContext(
+        session_id=row.id, platform_id=row.platform_id, platform_name=row.platform_name,
+        course_id=row.course_id, course_title=course_title(row.title, row.label),
+        person_id=row.person_id, person_name=person_name(row.name, row.given_name, row.family_name,
+                                                         row.email, row.sub),
+        role=row.role, message_type=row.message_type, deployment_pk=row.deployment_id,
+        placement_id=row.placement_id, item_ref=row.item_ref, services=row.services or {},
+        time_zone=row.time_zone, programme_code=row.programme_code)
 
 
 def launch_required(*roles: str):

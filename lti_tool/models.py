@@ -17,6 +17,16 @@ STATUSES = (ACTIVE, PENDING, DISABLED)
 PARTICIPANT, TUTOR, COURSE_ADMIN, MENTOR = "participant", "tutor", "course_admin", "mentor"
 
 
+def person_name(name: Optional[str], given: Optional[str], family: Optional[str], email: Optional[str],
+                sub: str) -> str:
+    full = " ".join(p for p in (given, family) if p)
+    return name or full or email or f"User {sub[:12]}"
+
+
+def course_title(title: Optional[str], label: Optional[str]) -> str:
+    return title or label or "Untitled course"
+
+
 class Platform(Base):
     """One registration of the tool with a platform: an issuer and a client_id."""
 
@@ -110,8 +120,7 @@ class Person(Base):
 
     @property
     def display_name(self) -> str:
-        full = " ".join(p for p in (self.given_name, self.family_name) if p)
-        return self.name or full or self.email or f"User {self.sub[:12]}"
+        return person_name(self.name, self.given_name, self.family_name, self.email, self.sub)
 
 
 class Course(Base):
@@ -135,7 +144,7 @@ class Course(Base):
 
     @property
     def display_title(self) -> str:
-        return self.title or self.label or "Untitled course"
+        return course_title(self.title, self.label)
 
 
 class Enrolment(Base):

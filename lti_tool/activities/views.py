@@ -14,7 +14,7 @@ from ..grades.delivery import kick
 from ..grades.outbox import enqueue_score
 from sqlalchemy import select
 
-from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, Course, Question, WriteupDoc
+from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, Question, WriteupDoc
 from .service import (
     AnswerError,
     Conflict,
@@ -32,8 +32,8 @@ bp = Blueprint("activities", __name__)
 
 
 def course_programme() -> Programme | None:
-    course = db().get(Course, current_context().course_id)
-    return catalogue().get(course.programme_code) if course and course.programme_code else None
+    code = current_context().programme_code
+    return catalogue().get(code) if code else None
 
 
 def _activity_or_404(code: str, activity_id: str) -> tuple[Programme, Activity]:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import timedelta
 from typing import Any, Optional
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -24,6 +25,8 @@ from ..models import (
     Person,
     Placement,
     Platform,
+    course_title,
+    person_name,
 )
 from .errors import LaunchError
 
@@ -96,6 +99,7 @@ class LaunchContext:
     item_ref: Optional[str] = None
     services: dict[str, Any] = field(default_factory=dict)
     time_zone: Optional[str] = None
+    programme_code: Optional[str] = None  # of the programme the course follows, if it has one yet
 
     @property
     def is_tutor(self) -> bool:
@@ -104,26 +108,6 @@ class LaunchContext:
     @property
     def is_participant(self) -> bool:
         return self.role == PARTICIPANT
-
-    @classmethod
-    def from_session(cls, row: LaunchSession) -> "LaunchContext":
-        return cls(
-            session_id=row.id,
-            platform_id=row.course.platform_id,
-            platform_name=row.course.platform.name,
-            course_id=row.course_id,
-            course_title=row.course.display_title,
-            person_id=row.person_id,
-            person_name=row.person.display_name,
-            role=row.role,
-            message_type=row.message_type,
-            deployment_pk=row.deployment_id,
-            placement_id=row.placement_id,
-            item_ref=row.placement.item_ref if row.placement else None,
-            services=row.services or {},
-            time_zone=row.person.time_zone,
-        )
-
 
 def _clip(value: Any, limit: int) -> Optional[str]:
     if value is None:
@@ -158,32 +142,59 @@ def _services(claims: dict) -> dict[str, Any]:
     return out
 
 
-def _get_or_create(model, defaults: Optional[dict] = None, **key):
-    """The row with this unique key, created if missing. Two first launches into a new course at the
-    same moment both try to create it: INSERT ... ON CONFLICT DO NOTHING lets the second one read
-    the first one's row instead of failing."""
-    query = select(model).filter_by(**key)
-    row = db().scalar(query)
-    if row is not None:
-        return row
-    insert = pg_insert if db().bind.dialect.name == "postgresql" else sqlite_insert
-    db().execute(insert(model).values(**key, **(defaults or {})).on_conflict_do_nothing(index_elements=list(key)))
-    return db().scalar(query)
+# The statements below are built once per shape and reused: building SQLAlchemy expressions
+# costs more CPU than running them, and this runs on every launch.
+
+@lru_cache(maxsize=None)
+def _find_stmt(table, key: tuple[str, ...], columns: tuple[str, ...]):
+    return select(*(table.c[name] for name in columns)).where(
+        *(table.c[name] == bindparam("key_" + name) for name in key))
 
 
-def _upsert_person(platform: Platform, claims: dict) -> Person:
-    person = _get_or_create(Person, platform_id=platform.id, sub=_clip(str(claims["sub"]), 255))
-    # Names and email are kept from the latest claims (the platform owns them).
-    person.name = _clip(claims.get("name"), 300) or person.name
-    person.given_name = _clip(claims.get("given_name"), 200) or person.given_name
-    person.family_name = _clip(claims.get("family_name"), 200) or person.family_name
-    person.email = _clip(claims.get("email"), 320) or person.email
-    person.locale = _clip(claims.get("locale"), 35) or person.locale
-    person.last_launch_at = utcnow()
-    return person
+@lru_cache(maxsize=None)
+def _update_stmt(table, key: tuple[str, ...]):
+    return table.update().where(*(table.c[name] == bindparam("key_" + name) for name in key))
 
 
-def _upsert_course(platform: Platform, deployment: Deployment, claims: dict) -> Course:
+@lru_cache(maxsize=None)
+def _upsert_stmt(dialect: str, table, key: tuple[str, ...], values: tuple[str, ...], keep: tuple[str, ...],
+                 returning: tuple[str, ...]):
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    updates = {name: func.coalesce(stmt.excluded[name], table.c[name]) if name in keep else stmt.excluded[name]
+               for name in values}
+    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
+    return stmt.returning(*(table.c[name] for name in returning)) if returning else stmt
+
+
+def _upsert(table, key: dict, values: dict, *, keep: tuple[str, ...] = (), insert_only: Optional[dict] = None,
+            returning: tuple[str, ...] = ()) -> dict:
+    """INSERT ... ON CONFLICT (key) DO UPDATE ... RETURNING: one statement on SQLite and PostgreSQL,
+    and two first launches into a new course at once both succeed (the second updates the row the
+    first one made). Columns in `keep` keep their stored value where the new one is NULL (the
+    platform left that claim out of this launch)."""
+    stmt = _upsert_stmt(db().bind.dialect.name, table, tuple(key), tuple(values), keep, returning)
+    result = db().connection().execute(stmt, {**key, **values, **(insert_only or {})})
+    return dict(result.one()._mapping) if returning else {}
+
+
+def _sync(table, key: dict, values: dict, *, keep: tuple[str, ...] = (), insert_only: Optional[dict] = None,
+          returning: tuple[str, ...] = ()) -> dict:
+    """Like _upsert, but writes only what changed: most launches find their course, link and
+    enrolment as they were, and a read takes no row lock (a webinar's start sends hundreds of
+    launches into one course at once)."""
+    key_params = {"key_" + name: value for name, value in key.items()}
+    row = db().connection().execute(_find_stmt(table, tuple(key), returning + tuple(values)), key_params).first()
+    if row is None:
+        return _upsert(table, key, values, keep=keep, insert_only=insert_only, returning=returning)
+    stored = row._mapping
+    changed = {name: value for name, value in values.items()
+               if stored[name] != value and not (value is None and name in keep)}
+    if changed:
+        db().connection().execute(_update_stmt(table, tuple(key)), {**key_params, **changed})
+    return {name: changed.get(name, stored[name]) for name in returning}
+
+
+def _course_values(claims: dict) -> tuple[dict, dict]:
     context = claims.get(CLAIM + "context")
     if not isinstance(context, dict) or not context.get("id"):
         raise LaunchError(
@@ -191,45 +202,38 @@ def _upsert_course(platform: Platform, deployment: Deployment, claims: dict) -> 
             title="The tool must be launched from a course",
             fix="Add the tool to a course and launch it from there.",
         )
-    course = _get_or_create(Course, {"deployment_id": deployment.id}, platform_id=platform.id,
-                            context_id=_clip(str(context["id"]), 255))
-    course.title = _clip(context.get("title"), 500) or course.title
-    course.label = _clip(context.get("label"), 200) or course.label
-    return course
+    # A course follows one programme: named by a custom parameter, or the first item placed.
+    custom = claims.get(CLAIM + "custom") or {}
+    named = custom.get("npq_programme") if isinstance(custom, dict) else None
+    programme = _clip(named, 20).upper() if named and not str(named).startswith("$") else None
+    return ({"context_id": _clip(str(context["id"]), 255)},
+            {"title": _clip(context.get("title"), 500), "label": _clip(context.get("label"), 200),
+             "programme_code": programme})
 
 
-def _upsert_placement(course: Course, claims: dict) -> Optional[Placement]:
+def _placement_values(claims: dict) -> Optional[tuple[dict, dict]]:
     link = claims.get(CLAIM + "resource_link")
     if not isinstance(link, dict) or not link.get("id"):
         return None
-    placement = _get_or_create(Placement, course_id=course.id, resource_link_id=_clip(str(link["id"]), 255))
-    placement.title = _clip(link.get("title"), 500) or placement.title
     # The custom parameter the tool wrote at deep linking says which item this link opens;
     # it survives course copies, which give the link a new ID.
     custom = claims.get(CLAIM + "custom") or {}
     item = custom.get("npq_item") if isinstance(custom, dict) else None
-    if item and not str(item).startswith("$"):
-        placement.item_ref = _clip(item, 200)
     ags = claims.get(AGS_CLAIM)
-    if isinstance(ags, dict) and ags.get("lineitem"):
-        placement.line_item_url = _clip(ags["lineitem"], 1000)
-    return placement
+    return ({"resource_link_id": _clip(str(link["id"]), 255)},
+            {"title": _clip(link.get("title"), 500),
+             "item_ref": _clip(item, 200) if item and not str(item).startswith("$") else None,
+             "line_item_url": _clip(ags.get("lineitem"), 1000) if isinstance(ags, dict) else None})
 
 
-def _set_programme(course: Course, placement: Optional[Placement], claims: dict) -> None:
-    """A course follows one programme: named by a custom parameter, or the first item placed."""
-    custom = claims.get(CLAIM + "custom") or {}
-    named = custom.get("npq_programme") if isinstance(custom, dict) else None
-    if named and not str(named).startswith("$"):
-        course.programme_code = _clip(named, 20).upper()
-    elif not course.programme_code and placement is not None and placement.item_ref:
-        course.programme_code = placement.item_ref.split("/", 1)[0][:20]
+_INSERT_SESSION = LaunchSession.__table__.insert()
 
 
 def open_session(platform: Platform, deployment: Deployment, claims: dict, *,
                  cookieless: bool = False, frame_origins: Optional[list[str]] = None) -> LaunchContext:
-    """Record who launched where, and open a launch session for them."""
-    lti_roles = [r for r in claims.get(CLAIM + "roles", []) if isinstance(r, str)]
+    """Record who launched where, and open a launch session for them: a handful of Core
+    statements (this runs on every launch)."""
+    lti_roles = [r for r in claims.get(CLAIM + "roles", []) if isinstance(r, str)][:50]
     role = map_role(lti_roles)
     if role is None:
         raise LaunchError(
@@ -239,27 +243,49 @@ def open_session(platform: Platform, deployment: Deployment, claims: dict, *,
                 "content developers), mentors and course administrators.",
             status=403,
         )
-    person = _upsert_person(platform, claims)
-    course = _upsert_course(platform, deployment, claims)
-    db().flush()
-    enrolment = _get_or_create(Enrolment, {"role": role, "lti_roles": lti_roles[:50]},
-                               person_id=person.id, course_id=course.id)
-    enrolment.role, enrolment.lti_roles, enrolment.source = role, lti_roles[:50], "launch"
-    placement = _upsert_placement(course, claims)
-    _set_programme(course, placement, claims)
-    hours = current_app.config["LAUNCH_SESSION_HOURS"]
-    row = LaunchSession(
-        id=secrets.token_urlsafe(24),
-        person=person,
-        course=course,
-        deployment_id=deployment.id,
-        placement=placement,
-        role=role,
-        message_type=claims.get(CLAIM + "message_type"),
-        services={**_services(claims), **({"frame_origins": frame_origins} if frame_origins is not None else {})},
-        expires_at=utcnow() + timedelta(hours=hours),
-        cookieless=cookieless,
-    )
-    db().add(row)
+    course_key, course_values = _course_values(claims)
+    placement_values = _placement_values(claims)
+    person_t, course_t, placement_t = Person.__table__, Course.__table__, Placement.__table__
+    now = utcnow()
+    person = _upsert(
+        person_t, {"platform_id": platform.id, "sub": _clip(str(claims["sub"]), 255)},
+        # Names and email are kept from the latest claims (the platform owns them).
+        {"name": _clip(claims.get("name"), 300), "given_name": _clip(claims.get("given_name"), 200),
+         "family_name": _clip(claims.get("family_name"), 200), "email": _clip(claims.get("email"), 320),
+         "locale": _clip(claims.get("locale"), 35), "last_launch_at": now},
+        keep=("name", "given_name", "family_name", "email", "locale"),
+        returning=("id", "sub", "name", "given_name", "family_name", "email", "time_zone"))
+    course = _sync(course_t, {"platform_id": platform.id, **course_key}, course_values,
+                   keep=("title", "label", "programme_code"),
+                   insert_only={"deployment_id": deployment.id, "created_at": now},
+                   returning=("id", "title", "label", "programme_code"))
+    _sync(Enrolment.__table__, {"person_id": person["id"], "course_id": course["id"]},
+          {"role": role, "lti_roles": lti_roles, "source": "launch"}, insert_only={"updated_at": now})
+    placement = None
+    if placement_values is not None:
+        link_key, link_values = placement_values
+        placement = _sync(placement_t, {"course_id": course["id"], **link_key}, link_values,
+                          keep=("title", "item_ref", "line_item_url"), insert_only={"created_at": now},
+                          returning=("id", "item_ref"))
+        if course["programme_code"] is None and placement["item_ref"]:
+            course["programme_code"] = placement["item_ref"].split("/", 1)[0][:20]
+            db().connection().execute(course_t.update().where(
+                course_t.c.id == course["id"], course_t.c.programme_code.is_(None)
+            ).values(programme_code=course["programme_code"]))
+    services = {**_services(claims), **({"frame_origins": frame_origins} if frame_origins is not None else {})}
+    session_id = secrets.token_urlsafe(24)
+    db().connection().execute(_INSERT_SESSION, dict(
+        id=session_id, person_id=person["id"], course_id=course["id"], deployment_id=deployment.id,
+        placement_id=placement["id"] if placement else None, role=role,
+        message_type=claims.get(CLAIM + "message_type"), services=services, created_at=now,
+        expires_at=now + timedelta(hours=current_app.config["LAUNCH_SESSION_HOURS"]), cookieless=cookieless))
     db().commit()
-    return LaunchContext.from_session(row)
+    return LaunchContext(
+        session_id=session_id, platform_id=platform.id, platform_name=platform.name,
+        course_id=course["id"], course_title=course_title(course["title"], course["label"]),
+        person_id=person["id"], role=role, message_type=claims.get(CLAIM + "message_type"),
+        person_name=person_name(person["name"], person["given_name"], person["family_name"], person["email"],
+                                person["sub"]),
+        deployment_pk=deployment.id, placement_id=placement["id"] if placement else None,
+        item_ref=placement["item_ref"] if placement else None, services=services,
+        time_zone=person["time_zone"], programme_code=course["programme_code"])

@@ -21,7 +21,7 @@ from flask import current_app, request
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from ..db import db, utcnow
 from ..models import ACTIVE, DISABLED, PENDING, Deployment, LaunchState, Platform
@@ -75,6 +75,9 @@ def platform_status_error(platform: Platform | None, issuer: str, client_id: str
         )
 
 
+_INSERT_STATE = LaunchState.__table__.insert()
+
+
 class ToolOIDCLogin(FlaskOIDCLogin):
     """Third-party initiated login: store state + nonce server-side, bind them to this browser."""
 
@@ -109,9 +112,10 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         ttl = current_app.config["LAUNCH_STATE_TTL_SECONDS"]
         self.storage_target = (self._get_request_param("lti_storage_target") or "")[:100] or None
         self.platform = platform
-        db().add(LaunchState(state=state, nonce=nonce, platform_id=platform.id,
-                             browser_binding=_digest(binding), storage_target=self.storage_target,
-                             expires_at=utcnow() + timedelta(seconds=ttl)))
+        db().connection().execute(_INSERT_STATE, {
+            "state": state, "nonce": nonce, "platform_id": platform.id, "browser_binding": _digest(binding),
+            "storage_target": self.storage_target, "created_at": utcnow(),
+            "expires_at": utcnow() + timedelta(seconds=ttl)})
         db().commit()
         self.state, self.binding = state, binding
         self.state_cookie = (STATE_COOKIE_PREFIX + state, binding)
@@ -139,6 +143,13 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         response.set_cookie(name, value, max_age=ttl, path="/lti/", **_cookie_kwargs())
 
 
+_FIND_DEPLOYMENT = select(Deployment).where(Deployment.platform_id == bindparam("platform_id"),
+                                            Deployment.deployment_id == bindparam("deployment_id"))
+_states = LaunchState.__table__
+_FIND_STATE = select(_states).where(_states.c.state == bindparam("state"))
+_CONSUME_STATE = delete(_states).where(_states.c.state == bindparam("state"), _states.c.nonce == bindparam("nonce"))
+
+
 class ToolMessageLaunch(FlaskMessageLaunch):
     """An id_token posted to /lti/launch, validated in full; see the module docstring."""
 
@@ -147,7 +158,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         super().__init__(req, DatabaseToolConf(), cookie_service=FlaskCookieService(req))
         self.platform: Platform | None = None
         self.deployment: Deployment | None = None
-        self._state_row: LaunchState | None = None
+        self._state_row = None  # the LaunchState row (a Core row)
 
     def validate(self):
         self._validated = True
@@ -182,7 +193,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         state = request.form.get("state")
         if not state:
             raise StateError("The launch has no state parameter.")
-        row = db().get(LaunchState, state)
+        row = db().connection().execute(_FIND_STATE, {"state": state}).first()
         if row is None:
             raise StateError("The launch state is unknown: it was already used, or never issued.")
         if row.expires_at < utcnow():
@@ -280,9 +291,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise StateError("The token's nonce is not the one issued with this state.")
         # Consumed in one statement: of two requests racing with the same token, one wins (the
         # row lock holds the other until this launch's transaction commits, with its session).
-        used = db().execute(
-            delete(LaunchState).where(LaunchState.state == row.state, LaunchState.nonce == nonce)
-        ).rowcount
+        used = db().connection().execute(_CONSUME_STATE, {"state": row.state, "nonce": nonce}).rowcount
         if used != 1:
             raise StateError("This launch was already used (replayed nonce).")
         return self
@@ -291,8 +300,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         deployment_id = self._jwt["body"].get(CLAIM + "deployment_id")
         if not deployment_id or not isinstance(deployment_id, str):
             raise InvalidToken("The token has no deployment_id.")
-        row = db().scalar(select(Deployment).where(
-            Deployment.platform_id == self.platform.id, Deployment.deployment_id == deployment_id))
+        row = db().scalar(_FIND_DEPLOYMENT, {"platform_id": self.platform.id, "deployment_id": deployment_id})
         if row is None:
             accept = get_setting("AUTO_ACCEPT_NEW_DEPLOYMENTS")
             row = Deployment(platform_id=self.platform.id, deployment_id=deployment_id,

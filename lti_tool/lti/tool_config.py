@@ -7,7 +7,7 @@ from flask import current_app
 from pylti1p3.deployment import Deployment as LtiDeployment
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..db import db
 from ..models import Deployment, Platform
@@ -17,12 +17,16 @@ def keystore():
     return current_app.extensions["keystore"]
 
 
+# Built once: every login and launch looks its platform up.
+_BY_ISSUER = select(Platform).where(Platform.issuer == bindparam("issuer"))
+_BY_ISSUER_AND_CLIENT = _BY_ISSUER.where(Platform.client_id == bindparam("client_id"))
+
+
 def find_platform(issuer: str, client_id: Optional[str]) -> Optional[Platform]:
     """The registration for an issuer and client_id; with no client_id, the issuer's only one."""
-    query = select(Platform).where(Platform.issuer == issuer)
     if client_id:
-        return db().scalar(query.where(Platform.client_id == client_id))
-    rows = db().scalars(query.limit(2)).all()
+        return db().scalar(_BY_ISSUER_AND_CLIENT, {"issuer": issuer, "client_id": client_id})
+    rows = db().scalars(_BY_ISSUER.limit(2), {"issuer": issuer}).all()
     return rows[0] if len(rows) == 1 else None
 
 
