@@ -8,6 +8,7 @@ from ..activities.views import course_programme
 from ..auth import current_context, forget_launch, launch_required
 from ..content import find_activity, find_template_ref
 from ..db import db, utcnow
+from ..lti.context import LaunchContext
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Enrolment, LaunchSession, Placement
 
 bp = Blueprint("core", __name__)
@@ -27,43 +28,50 @@ def index():
     return render_template("core/index.html")
 
 
-@bp.get("/s/<sid>/")
-@launch_required()
-def landing():
-    ctx = current_context()
+def destination(ctx: LaunchContext) -> str | None:
+    """Where this launch opens, as a URL; None where the landing page itself must answer (a link not
+    set up yet, a participant's or a tutor's course home). The launch redirects straight here."""
     if ctx.message_type == "LtiDeepLinkingRequest":
-        if not ctx.is_tutor:
-            return render_template("core/not_set_up.html", ctx=ctx, deep_linking=True), 403
-        return redirect(url_for("catalogue.pick"))
+        return url_for("catalogue.pick") if ctx.is_tutor else None
     if ctx.role == MENTOR:
-        return redirect(url_for("delivery.mentees"))
+        return url_for("delivery.mentees")
     custom = ctx.services.get("custom", {})
     if ctx.placement_id and not ctx.item_ref and not custom.get("npq_programme"):
         # A plain link nobody has set up: a tutor picks its item now; participants must wait.
-        if ctx.is_tutor:
-            return redirect(url_for("catalogue.pick"))
-        return render_template("core/not_set_up.html", ctx=ctx, deep_linking=False)
+        return url_for("catalogue.pick") if ctx.is_tutor else None
     activity = find_activity(ctx.item_ref)
     if activity is not None and ctx.role in (PARTICIPANT, TUTOR, COURSE_ADMIN):
-        return redirect(url_for("activities.activity_page", code=activity.programme, activity_id=activity.id))
+        return url_for("activities.activity_page", code=activity.programme, activity_id=activity.id)
     template = find_template_ref(ctx.item_ref)
     if template is not None and ctx.role in (PARTICIPANT, TUTOR, COURSE_ADMIN):
         # A marked item opens its marking queue for tutors, the document for participants.
         endpoint = "writeups.editor" if ctx.role == PARTICIPANT else "marking.queue"
-        return redirect(url_for(endpoint, code=template.programme, template_id=template.id))
+        return url_for(endpoint, code=template.programme, template_id=template.id)
     for resolve in ITEM_RESOLVERS:
         url = resolve(ctx)
         if url:
-            return redirect(url)
+            return url
     if ctx.role == PARTICIPANT and course_programme() is not None:
-        return redirect(url_for("activities.programme_home"))
+        return url_for("activities.programme_home")
+    return None
+
+
+@bp.get("/s/<sid>/")
+@launch_required()
+def landing():
+    ctx = current_context()
+    url = destination(ctx)
+    if url is not None:
+        return redirect(url)
+    if ctx.message_type == "LtiDeepLinkingRequest":
+        return render_template("core/not_set_up.html", ctx=ctx, deep_linking=True), 403
+    if ctx.placement_id and not ctx.item_ref and not ctx.services.get("custom", {}).get("npq_programme"):
+        return render_template("core/not_set_up.html", ctx=ctx, deep_linking=False)
     placements = db().scalars(
         select(Placement).where(Placement.course_id == ctx.course_id).order_by(Placement.id)
     ).all()
     if ctx.role == PARTICIPANT:
         return render_template("core/participant_home.html", ctx=ctx, placements=placements)
-    if ctx.role == MENTOR:
-        return redirect(url_for("delivery.mentees"))
     from ..marking.service import sync_roster  # noqa: PLC0415
 
     sync_roster(ctx)  # the class list from the platform, at most every few minutes

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length
 
 from ..auth import remember_launch
+from ..core.views import destination
 from ..security import learn_origins, platform_origins
 from .context import open_session
 from .errors import LaunchError
@@ -64,7 +65,10 @@ def launch():
     remember_launch(ctx.session_id)
     log.info("lti launch: platform=%s course=%s person=%s role=%s type=%s", ctx.platform_id,
              ctx.course_id, ctx.person_id, ctx.role, ctx.message_type)
-    response = redirect(url_for("core.landing", sid=ctx.session_id), code=303)
+    # Straight to the page the launch opens (one redirect fewer on every launch), or to the
+    # landing page where that page depends on more than the launch.
+    g.ctx = ctx
+    response = redirect(destination(ctx) or url_for("core.landing"), code=303)
     # The state cookie has done its job.
     response.delete_cookie("lti_state_" + request.form.get("state", ""), path="/lti/")
     return response
