@@ -113,7 +113,8 @@ DEMO_ITEMS = (
 
 
 def _ensure_home_link() -> None:
-    if db().scalar(select(SandboxLink).limit(1)) is not None:
+    # The course home is there from the start, even where a tutor's Deep Linking added links first.
+    if db().scalar(select(SandboxLink.id).where(SandboxLink.resource_link_id == "sandbox-home")) is not None:
         return
     db().add(SandboxLink(title="NPQ Learning – course home", resource_link_id="sandbox-home",
                          text="Your programme, activities and progress.", custom={"npq_programme": "NPQSL"}))
