@@ -229,9 +229,38 @@ grades_cli = AppGroup("grades", help="Grade delivery to platform gradebooks (AGS
 @grades_cli.command("work")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls when idle.")
-def grades_work(once, interval):
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Grades this worker sends at once (each platform call mostly waits on the network).")
+@click.option("--batch", default=10, show_default=True, type=click.IntRange(1, 500),
+              help="Grades a thread leases per pass (small batches spread a release over every worker).")
+def grades_work(once, interval, threads, batch):
     """Deliver the grade outbox. Run one or more of these (on any machines); they never send a
     grade twice. Also clears expired login states."""
+    import threading
+
+    app = current_app._get_current_object()
+    sent = [0] * threads
+
+    def run(n: int) -> None:
+        with app.app_context():
+            sent[n] = _deliver_loop(once, interval, batch, purge=n == 0)
+
+    if threads == 1:
+        run(0)
+    else:
+        workers = [threading.Thread(target=run, args=(n,), name=f"grades-{n}", daemon=True) for n in range(threads)]
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            while thread.is_alive():
+                thread.join(1.0)  # in steps, so Ctrl-C still stops the command
+    if once:
+        click.echo(f"Attempted {sum(sent)} grade(s).")
+
+
+def _deliver_loop(once: bool, interval: float, batch: int, purge: bool) -> int:
+    """One delivery thread of `flask grades work`: passes over the outbox until stopped (or once)."""
+    import logging
     import time
 
     from .grades.delivery import deliver_due
@@ -241,20 +270,17 @@ def grades_work(once, interval):
     while True:
         sent = 0
         try:
-            sent = deliver_due()
-            if time.time() - last_purge > 300:
+            sent = deliver_due(batch)
+            if purge and time.time() - last_purge > 300:
                 purge_expired_states()
                 last_purge = time.time()
         except Exception:  # a database hiccup: log it, wait, carry on
-            import logging
-
             logging.getLogger(__name__).exception("grade worker pass failed; retrying")
             time.sleep(interval)
         finally:
             db().close()
         if once:
-            click.echo(f"Attempted {sent} grade(s).")
-            return
+            return sent
         if not sent:
             time.sleep(interval)
 

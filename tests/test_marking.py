@@ -5,7 +5,7 @@ import re
 import threading
 import time
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from lti_tool.db import db
 from lti_tool.grades.delivery import deliver_due
@@ -234,24 +234,39 @@ def test_bulk_release_uses_one_access_token(platform):
     assert after - before <= 1  # the cached token served the whole batch
 
 
-def test_two_workers_deliver_each_grade_once(platform, app):
+def _redeliverable_grades(platform, app, prefix: str) -> tuple[list[int], dict[str, int]]:
+    """Six delivered grades set back to pending (as after a crash before they were recorded), with
+    what the platform holds for each learner now; the platform refuses re-sent scores as stale."""
     course = _course(platform)
     for i in range(6):
-        _submit_as(platform, course, f"p-w{i}", f"Worker Person{i}")
-    assert _wait(lambda: all(_scores_for(platform, f"p-w{i}") for i in range(6)))
+        _submit_as(platform, course, f"{prefix}{i}", f"Worker Person{i}")
+    assert _wait(lambda: all(_scores_for(platform, f"{prefix}{i}") for i in range(6)))
     with app.app_context():
         def mine():
             db().expire_all()
             return [e for e in db().scalars(select(GradeOutbox).where(GradeOutbox.source == "writeup-submitted"))
-                    if e.score["userId"].startswith("p-w") and e.course_id == _course_id(course)]
+                    if e.score["userId"].startswith(prefix) and e.course_id == _course_id(course)]
         # Let the web process's own delivery finish recording before resetting the entries.
         assert _wait(lambda: len(mine()) == 6 and all(e.status == "delivered" and e.lease_owner is None for e in mine()))
         ids = [e.id for e in mine()]
         db().execute(update(GradeOutbox).where(GradeOutbox.id.in_(ids)).values(status="pending", attempts=0,
                                                                                next_attempt_at=GradeOutbox.created_at))
         db().commit()
-    count_before = {f"p-w{i}": len(_scores_for(platform, f"p-w{i}")) for i in range(6)}
     platform.gradebook.stale_status = 409
+    return ids, {f"{prefix}{i}": len(_scores_for(platform, f"{prefix}{i}")) for i in range(6)}
+
+
+def _delivered_once_more(platform, app, ids: list[int], count_before: dict[str, int]) -> None:
+    # Each entry was attempted once more in all: the platform saw one extra (stale) POST per grade at most.
+    with app.app_context():
+        entries = db().scalars(select(GradeOutbox).where(GradeOutbox.id.in_(ids))).all()
+        assert all(e.status == "delivered" and e.attempts == 1 and e.lease_owner is None for e in entries)
+    for uid, n in count_before.items():
+        assert len(_scores_for(platform, uid)) == n  # nothing delivered twice
+
+
+def test_two_workers_deliver_each_grade_once(platform, app):
+    ids, count_before = _redeliverable_grades(platform, app, "p-w")
 
     def worker():
         with app.app_context():
@@ -260,12 +275,24 @@ def test_two_workers_deliver_each_grade_once(platform, app):
     threads = [threading.Thread(target=worker) for _ in range(2)]
     [t.start() for t in threads]
     [t.join(30) for t in threads]
-    # Each entry was attempted once more in all: the platform saw one extra (stale) POST per grade at most.
-    with app.app_context():
-        entries = db().scalars(select(GradeOutbox).where(GradeOutbox.id.in_(ids))).all()
-        assert all(e.status == "delivered" and e.attempts == 1 for e in entries)
-    for uid, n in count_before.items():
-        assert len(_scores_for(platform, uid)) == n  # nothing delivered twice
+    _delivered_once_more(platform, app, ids, count_before)
+
+
+def test_worker_command_delivers_with_threads_each_grade_once(platform, app):
+    """`flask grades work` with several delivery threads, each leasing one grade at a time."""
+    ids, count_before = _redeliverable_grades(platform, app, "p-cmd")
+
+    def pending() -> int:
+        with app.app_context():
+            return db().scalar(select(func.count()).select_from(GradeOutbox).where(
+                GradeOutbox.id.in_(ids), GradeOutbox.status == "pending"))
+    for _ in range(5):  # other tests' grades may be due too: one pass at a time until ours are sent
+        result = app.test_cli_runner().invoke(args=["grades", "work", "--once", "--threads", "3", "--batch", "2"])
+        assert result.exit_code == 0, result.output
+        assert re.search(r"Attempted \d+ grade", result.output)
+        if not pending():
+            break
+    _delivered_once_more(platform, app, ids, count_before)
 
 
 def test_canvas_scores_carry_the_submission_extension(platform):
