@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..content import Activity, Programme
 from ..db import db, utcnow
@@ -126,10 +126,16 @@ class Progress:
         return round(100 * self.done / self.total) if self.total else 0
 
 
+# Each of a person's activities in a course, and whether it has been submitted: one query.
+_WORK_STATUS = select(
+    ActivityWork.activity_ref,
+    select(ActivitySubmission.id).where(ActivitySubmission.work_id == ActivityWork.id).exists(),
+).where(ActivityWork.person_id == bindparam("person_id"), ActivityWork.course_id == bindparam("course_id"))
+
+
 def progress(person_id: int, course_id: int, programme: Programme) -> Progress:
-    rows = db().scalars(select(ActivityWork).where(ActivityWork.person_id == person_id,
-                                                   ActivityWork.course_id == course_id)).all()
-    status = {w.activity_ref: ("done" if w.submissions else "draft") for w in rows}
+    rows = db().execute(_WORK_STATUS, {"person_id": person_id, "course_id": course_id})
+    status = {ref: ("done" if submitted else "draft") for ref, submitted in rows}
     covered: set[str] = set()
     modules = []
     for module in programme.modules:

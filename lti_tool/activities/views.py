@@ -12,7 +12,7 @@ from ..content import Activity, Programme, catalogue
 from ..db import db
 from ..grades.delivery import kick
 from ..grades.outbox import enqueue_score
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, Question, WriteupDoc
 from .service import (
@@ -49,6 +49,10 @@ def _activity_or_404(code: str, activity_id: str) -> tuple[Programme, Activity]:
     return programme, activity
 
 
+_WRITEUP_STATUS = select(WriteupDoc.template_ref, WriteupDoc.status).where(
+    WriteupDoc.person_id == bindparam("person_id"), WriteupDoc.course_id == bindparam("course_id"))
+
+
 @bp.get("/s/<sid>/programme")
 @launch_required()
 def programme_home():
@@ -57,9 +61,8 @@ def programme_home():
     if programme is None:
         return render_template("activities/no_programme.html", ctx=ctx)
     prog = progress(ctx.person_id, ctx.course_id, programme) if ctx.role == PARTICIPANT else None
-    docs = db().scalars(select(WriteupDoc).where(WriteupDoc.person_id == ctx.person_id,
-                                                 WriteupDoc.course_id == ctx.course_id)).all()
-    writeup_status = {d.template_ref.split("/", 1)[1]: d.status for d in docs}
+    docs = db().execute(_WRITEUP_STATUS, {"person_id": ctx.person_id, "course_id": ctx.course_id})
+    writeup_status = {ref.split("/", 1)[1]: status for ref, status in docs}
     from ..delivery import service as delivery  # noqa: PLC0415
 
     wins = delivery.windows(ctx.course_id)

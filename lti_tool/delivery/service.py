@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from ..content.model import Module, Programme
 from ..db import db, utcnow
@@ -64,8 +64,13 @@ def parse_local(value: str, tz: ZoneInfo) -> datetime:
 
 # -- windows and pacing --------------------------------------------------------------------------
 
-def windows(course_id: int) -> dict[str, ModuleWindow]:
-    return {w.module_id: w for w in db().scalars(select(ModuleWindow).where(ModuleWindow.course_id == course_id))}
+_WINDOWS = select(ModuleWindow.__table__).where(ModuleWindow.__table__.c.course_id == bindparam("course_id"))
+
+
+def windows(course_id: int):
+    """The course's module windows by module ID, as read-only rows (module_id, opens_at, closes_at):
+    every programme page shows them."""
+    return {w.module_id: w for w in db().connection().execute(_WINDOWS, {"course_id": course_id})}
 
 
 def set_window(course_id: int, module: Module, opens_at: datetime, days: int) -> ModuleWindow:

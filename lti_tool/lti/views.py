@@ -5,6 +5,7 @@ import logging
 
 from flask import Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length
 
@@ -63,6 +64,7 @@ def launch():
     ctx = open_session(message.platform, message.deployment, message.claims(), cookieless=message.cookieless,
                        frame_origins=sorted(platform_origins(message.platform)))
     remember_launch(ctx.session_id)
+    generate_csrf()  # now, while the session changes anyway: the first page then leaves it as it is
     log.info("lti launch: platform=%s course=%s person=%s role=%s type=%s", ctx.platform_id,
              ctx.course_id, ctx.person_id, ctx.role, ctx.message_type)
     # Straight to the page the launch opens (one redirect fewer on every launch), or to the
