@@ -20,7 +20,8 @@ tool's database as tests/conftest.py's register() does, and measures:
 - the marking queue page for courses of 50 and 5,000 participants (rows seeded through the models);
 - autosave requests/s on one write-up (JSON pairs, consecutive versions);
 - grade delivery: 1,000 released marks put in grade_outbox, the platform's score endpoint sleeping 100 ms,
-  delivered by `flask grades work` processes (20, then 4) and by bench/grade_worker.py threads running
+  delivered by `flask grades work` processes (4, then 1; the command's default 4 delivery threads each) and
+  by bench/grade_worker.py threads running
   lti_tool.grades.delivery.deliver_due(); each score checked to arrive exactly once;
 - py-spy profiles (--gil) of the launches and grade delivery when their targets are missed (full run).
 
@@ -1324,11 +1325,11 @@ GRADES_HEADER = ("| DB | grades | workers | seconds | grades/s | delivered | fai
 
 def _workers_label(g: dict) -> str:
     if g.get("mode") == "cli":
-        return f"{g['procs']} x `flask grades work`"
+        return f"{g['procs']} x `flask grades work` (4 threads each)"
     return f"{g['procs']} proc x {g['threads']} thr (bench loop)"
 
 
-GRADE_KEYS = ("grades", "grades_cli4", "grades_threads", "grades_single")
+GRADE_KEYS = ("grades", "grades_cli1", "grades_threads", "grades_single")
 
 
 def _grade_row(dbn: str, g: dict) -> str:
@@ -1391,8 +1392,8 @@ def render(report: dict) -> str:
     bare = report.get("bare")
     L.append("## Complete launches\n")
     L.append("A complete launch = GET tool `/lti/login` (302) → GET platform `/auth` (200, signed id_token in an "
-             "auto-post form) → POST tool `/lti/launch` (303) → GET `/s/<sid>/` (302) → GET "
-             "`/s/<sid>/programme` (200): 4 tool requests and 1 platform request, a fresh OIDC state and nonce each "
+             "auto-post form) → POST tool `/lti/launch` (303, straight to the page the launch opens) → GET "
+             "`/s/<sid>/programme` (200): 3 tool requests and 1 platform request, a fresh OIDC state and nonce each "
              "time. Each virtual user is a learner of one course launching its course-home link "
              "(custom `npq_programme=NPQSL`). Bare floor: GET `/login` (302) → GET `/auth` (200) → POST `/launch` "
              "(303) → GET `/page` (200), all 4 on the bare app. CPU columns are milliseconds of CPU per complete "
@@ -1416,7 +1417,7 @@ def render(report: dict) -> str:
         L.append(f"- {be['backend']}: platform JWKS fetches during the measured levels: **{be['jwks_fetches']}** "
                  f"({be['jwks_total']} since the platform started).")
         steps = "; ".join(f"{x['users']} users: login {fmt(x['p50_login'])}, platform auth {fmt(x['p50_auth'])}, "
-                          f"launch {fmt(x['p50_launch'])}, landing + first page {fmt(x['p50_page'])}"
+                          f"launch {fmt(x['p50_launch'])}, first page {fmt(x['p50_page'])}"
                           for x in be["launch"])
         L.append(f"- {be['backend']}: p50 per step, ms: {steps}.")
         for x in be["launch"]:
@@ -1429,11 +1430,12 @@ def render(report: dict) -> str:
     L.append("## Grade delivery\n")
     L.append("Released marks put straight into `grade_outbox` through the models (one line item, one learner each, "
              "the AGS score body a release writes); the platform's score endpoint sleeps 100 ms per call. "
-             "`flask grades work` rows: that many processes of the tool's own worker command (one deliverer each, "
-             "default 2 s idle poll), started first and left to go idle; the marks are then inserted in one "
+             "`flask grades work` rows: that many processes of the tool's own worker command, with its defaults "
+             "(4 delivery threads, each leasing 10 rows a pass; 2 s idle poll), started first and left to go idle; "
+             "the marks are then inserted in one "
              "commit and the time runs from that commit to the last row delivered. *bench loop* rows: "
              "bench/grade_worker.py processes whose threads each loop over `lti_tool.grades.delivery.deliver_due()`, "
-             "timed from their start signal. Both use deliver_due()'s default `limit=50` lease. Exactly-once is "
+             "timed from their start signal, each leasing deliver_due()'s default of 20 rows a pass. Exactly-once is "
              "checked on what the platform recorded (every learner's score once, none twice). Worker CPU is "
              "utime+stime of the worker processes during the delivery.\n")
     L.append(GRADES_HEADER)
@@ -1605,8 +1607,8 @@ def parse_args():
     p.add_argument("--grade-threads", type=int, default=5,
                    help="threads per delivery worker (default 5: 4 x 5 = 20 deliverers, one per 50-row lease of 1,000)")
     p.add_argument("--cli-procs", type=int,
-                   help="`flask grades work` processes for the main grade run (default: one per 50-row lease, at most "
-                        "20; 20 for 1,000 grades)")
+                   help="`flask grades work` processes for the main grade run (default 4, each with the "
+                        "command's default 4 delivery threads)")
     p.add_argument("--no-cli-grades", action="store_true",
                    help="use only bench/grade_worker.py threads, even if `flask grades work` exists")
     p.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles of missed targets")
@@ -1632,7 +1634,7 @@ def parse_args():
     a.warmup_max = 45.0 if q else 90.0
     a.bare_duration = min(a.duration, 3.0 if q else 10.0)
     a.grades = a.grades or (200 if q else 1000)
-    a.cli_procs = a.cli_procs or min(20, -(-a.grades // 50))
+    a.cli_procs = a.cli_procs or 4
     a.queue_gets = 7 if q else 21
     a.autosave_seconds = 3.0 if q else 10.0
     a.grade_timeout = 90.0 if q else 240.0
@@ -1723,7 +1725,7 @@ def main() -> int:
                     be.results["grades_threads"] = be.bench_grades(args.grades, args.grade_procs,
                                                                    args.grade_threads, "threads")
                     if not args.quick:
-                        be.results["grades_cli4"] = be.bench_grades(args.grades, 4, 1, "cli4", mode="cli")
+                        be.results["grades_cli1"] = be.bench_grades(args.grades, 1, 1, "cli1", mode="cli")
                 else:
                     be.results["grades"] = be.bench_grades(args.grades, args.grade_procs, args.grade_threads, "main")
                 if not args.quick:
