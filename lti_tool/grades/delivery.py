@@ -41,6 +41,9 @@ class DeliveryError(Exception):
         self.retry = retry
 
 
+_token_lock = threading.Lock()
+
+
 class DatabaseTokenConnector(ServiceConnector):
     """pylti1p3's client-credentials grant, with tokens kept in the database for every worker."""
 
@@ -74,7 +77,10 @@ class DatabaseTokenConnector(ServiceConnector):
 
     def token(self) -> str:
         try:
-            return self.get_access_token(SCOPES)
+            # One thread of this process asks the platform for a token; the others then find it
+            # stored (a worker's delivery threads start together).
+            with _token_lock:
+                return self.get_access_token(SCOPES)
         except LtiServiceException as exc:
             raise DeliveryError(f"the platform refused an access token: {exc}") from exc
         except (requests.RequestException, KeyError, ValueError) as exc:
