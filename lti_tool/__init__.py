@@ -29,6 +29,8 @@ def _load_config(app: Flask, test_config: dict | None) -> None:
             app.config[key] = os.environ[key].lower() in ("1", "true", "yes", "on")
     if os.environ.get("PROXY_COUNT"):
         app.config["PROXY_COUNT"] = int(os.environ["PROXY_COUNT"])
+    if os.environ.get("DB_PING_AFTER_IDLE_SECONDS"):
+        app.config["DB_PING_AFTER_IDLE_SECONDS"] = float(os.environ["DB_PING_AFTER_IDLE_SECONDS"])
     if test_config:
         app.config.update(test_config)
 

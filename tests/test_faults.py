@@ -175,3 +175,47 @@ def test_oversized_form_post_is_refused_with_413(platform):
     resp = browser.http.post(page.url, data={"csrf_token": csrf_token(page.text), "x.context": "y" * (3 * 1024 * 1024)},
                              headers={"Accept": "text/html"})
     assert resp.status_code == 413 and "too large" in resp.text
+
+
+def _pg_app(tmp_path, ping_after_idle: float):
+    """A tool instance of its own on the test PostgreSQL database, its connections named so that
+    only they are dropped (the session's other tool shares the server)."""
+    from lti_tool import create_app
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only (scripts/test.sh runs it in its PostgreSQL pass)")
+    name = "npq-faults-" + os.urandom(4).hex()
+    app = create_app({"CONFIG_NAME": "test", "DATABASE_URL": url + ("&" if "?" in url else "?") + "application_name=" + name,
+                      "KEYS_DIR": str(tmp_path / "keys"), "SECRET_KEY": "x" * 32,
+                      "DB_PING_AFTER_IDLE_SECONDS": ping_after_idle})
+    return app, name
+
+
+def _drop_connections(name: str) -> int:
+    """What a database restart or a firewall's idle timeout does to a tool's pooled connections."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+    other = create_engine(os.environ["TEST_DATABASE_URL"], poolclass=NullPool)
+    with other.connect() as conn:
+        dropped = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE application_name = :name"), {"name": name}).scalar()
+    other.dispose()
+    return dropped
+
+
+def test_idle_connection_dropped_by_the_database_is_replaced_unseen(tmp_path):
+    app, name = _pg_app(tmp_path, ping_after_idle=0.2)
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200  # a connection now sits in the pool
+    time.sleep(0.3)
+    assert _drop_connections(name) >= 1
+    assert client.get("/healthz").status_code == 200  # tested at checkout, replaced: nobody sees it
+
+
+def test_busy_connection_dropped_costs_one_503_then_the_pool_recovers(tmp_path):
+    app, name = _pg_app(tmp_path, ping_after_idle=3600)
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+    assert _drop_connections(name) >= 1
+    assert client.get("/healthz").status_code == 503  # the one request on the dead connection
+    assert client.get("/healthz").status_code == 200  # SQLAlchemy dropped the pool: fresh connections
