@@ -122,6 +122,14 @@ def _load(sid: str) -> LaunchContext:
         time_zone=row.time_zone, programme_code=row.programme_code)
 
 
+def require_item(ref: str, programme_code: str) -> None:
+    """403 unless this launch may open the item: every item of its course's programme, and the
+    item its link was placed for (whatever programme that is)."""
+    ctx = current_context()
+    if ctx.item_ref != ref and ctx.programme_code != programme_code:
+        abort(403)
+
+
 def launch_required(*roles: str):
     """The view needs a launch session of this browser, with one of these roles (any if none)."""
 

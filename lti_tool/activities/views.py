@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_wtf.csrf import CSRFError
 
 from .. import csrf
-from ..auth import current_context, launch_required, autosave_payload
+from ..auth import autosave_payload, current_context, launch_required, require_item
 from ..content import Activity, Programme, catalogue
 from ..db import db
 from ..grades.delivery import kick
@@ -41,11 +41,7 @@ def _activity_or_404(code: str, activity_id: str) -> tuple[Programme, Activity]:
     activity = programme.activities.get(activity_id) if programme else None
     if activity is None:
         abort(404)
-    # A launch opens the activities of its course's programme, and the item it was placed for.
-    ctx = current_context()
-    course_prog = course_programme()
-    if ctx.item_ref != activity.ref and (course_prog is None or course_prog.code != code):
-        abort(403)
+    require_item(activity.ref, code)
     return programme, activity
 
 

@@ -15,8 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import csrf
-from ..activities.views import course_programme
-from ..auth import current_context, launch_required, autosave_payload
+from ..auth import autosave_payload, current_context, launch_required, require_item
 from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme
 from ..core.views import register_item_resolver
@@ -72,11 +71,7 @@ def _config_or_404(code: str) -> AssessmentConfig:
     cfg = service.config_for(code)
     if cfg is None:
         abort(404)
-    # A launch opens its course's programme, and the item it was placed for.
-    ctx = current_context()
-    course_prog = course_programme()
-    if ctx.item_ref != cfg.ref and (course_prog is None or course_prog.code != code):
-        abort(403)
+    require_item(cfg.ref, code)
     return cfg
 
 

@@ -7,8 +7,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
                    url_for)
 
 from .. import csrf
-from ..activities.views import course_programme
-from ..auth import current_context, launch_required, autosave_payload
+from ..auth import autosave_payload, current_context, launch_required, require_item
 from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme, WriteupTemplate
 from ..db import db
@@ -36,10 +35,7 @@ def _template_or_404(code: str, template_id: str) -> tuple[Programme, WriteupTem
     programme, template = service.find_template(code, template_id)
     if template is None:
         abort(404)
-    ctx = current_context()
-    course_prog = course_programme()
-    if ctx.item_ref != template.ref and (course_prog is None or course_prog.code != code):
-        abort(403)
+    require_item(template.ref, code)
     return programme, template
 
 
