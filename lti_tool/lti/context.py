@@ -183,7 +183,8 @@ def _sync(table, key: dict, values: dict, *, keep: tuple[str, ...] = (), insert_
     enrolment as they were, and a read takes no row lock (a webinar's start sends hundreds of
     launches into one course at once)."""
     key_params = {"key_" + name: value for name, value in key.items()}
-    row = db().connection().execute(_find_stmt(table, tuple(key), returning + tuple(values)), key_params).first()
+    columns = tuple(dict.fromkeys(returning + tuple(values)))
+    row = db().connection().execute(_find_stmt(table, tuple(key), columns), key_params).first()
     if row is None:
         return _upsert(table, key, values, keep=keep, insert_only=insert_only, returning=returning)
     stored = row._mapping

@@ -11,6 +11,7 @@ import requests
 from pylti1p3.exception import LtiException
 from pylti1p3.names_roles import NamesRolesProvisioningService
 from sqlalchemy import and_, func, select
+from sqlalchemy.orm import selectinload
 
 from ..content.model import Rubric, WriteupTemplate
 from ..db import db, utcnow
@@ -119,7 +120,12 @@ def queue(course_id: int, template: WriteupTemplate, *, status: str = "", sort: 
         "submitted": (WriteupDoc.submitted_at.is_(None), WriteupDoc.submitted_at, Person.id),
     }.get(sort, (name, Person.id))
     total = sum(counts.values()) if status not in QUEUE_STATUSES else counts.get(status, 0)
-    rows = db().execute(base.order_by(*order).limit(PAGE_SIZE).offset(max(0, page - 1) * PAGE_SIZE)).all()
+    # The page shows whether each write-up was submitted and its latest moderation state: the
+    # submissions come in one more query (their text stays unloaded), not one query per row.
+    submissions = selectinload(WriteupDoc.submissions).load_only(
+        WriteupSubmission.id, WriteupSubmission.doc_id, WriteupSubmission.attempt, WriteupSubmission.moderation)
+    rows = db().execute(base.options(submissions).order_by(*order).limit(PAGE_SIZE)
+                        .offset(max(0, page - 1) * PAGE_SIZE)).all()
     out = [QueueRow(person=p, doc=d, status=s) for p, d, s in rows]
     _attach_grades(out)
     return out, total, counts
