@@ -36,7 +36,7 @@ from .errors import (
     UnsupportedMessage,
 )
 from .deep_linking import DeepLinkSettingsError, check_settings
-from .platform_keys import public_key_pem
+from .platform_keys import platform_public_key
 from .tool_config import DatabaseToolConf, find_platform, to_registration
 
 log = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         alg = header.get("alg")
         if alg != "RS256":
             raise InvalidToken(f"Tokens must be signed with RS256, not {alg!r}.")
-        key = public_key_pem(self.platform, header.get("kid"), alg)
+        key = platform_public_key(self.platform, header.get("kid"), alg)
         try:
             claims = jwt.decode(
                 self._get_id_token(),

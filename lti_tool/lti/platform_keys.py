@@ -1,10 +1,13 @@
 """Platform public keys: cached in the database (shared by every worker), re-fetched on an unknown kid."""
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
+from functools import lru_cache
 
 import requests
+from cryptography.hazmat.primitives import serialization
 from flask import current_app
 from jwcrypto.jwk import JWK
 
@@ -14,7 +17,6 @@ from .errors import InvalidToken
 from .http import platform_session
 
 log = logging.getLogger(__name__)
-
 
 
 def _find(keys: dict | None, kid: str, alg: str) -> dict | None:
@@ -48,8 +50,15 @@ def _fetch(platform: Platform) -> dict:
     return keys
 
 
-def public_key_pem(platform: Platform, kid: str, alg: str) -> bytes:
-    """The PEM of the platform key that signed a token, fetching the key set only when needed."""
+@lru_cache(maxsize=64)
+def _parsed(jwk_json: str):
+    # Parsed once per process and key (a key is the same object for every launch it signs).
+    return serialization.load_pem_public_key(JWK(**json.loads(jwk_json)).export_to_pem())
+
+
+def platform_public_key(platform: Platform, kid: str, alg: str):
+    """The platform key that signed a token (a parsed public key), fetching the key set only when
+    needed."""
     if not kid:
         raise InvalidToken("The token's header has no key ID (kid).")
     key = _find(platform.key_set, kid, alg)
@@ -70,6 +79,6 @@ def public_key_pem(platform: Platform, kid: str, alg: str) -> bytes:
     if key is None:
         raise InvalidToken(f"No key with kid {kid!r} ({alg}) is published by the platform.")
     try:
-        return JWK(**key).export_to_pem()
+        return _parsed(json.dumps(key, sort_keys=True))
     except Exception as exc:  # malformed JWK published by the platform
         raise InvalidToken("The platform published a key that cannot be read.") from exc
