@@ -13,10 +13,10 @@ from flask import Flask, abort, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from .db import db, utcnow
-from .lti.context import LaunchContext
+from .lti.context import LaunchContext, context_from_row
 from sqlalchemy import bindparam, select
 
-from .models import Course, LaunchSession, Person, Placement, Platform, course_title, person_name
+from .models import Course, LaunchSession, Person, Placement, Platform
 
 MAX_REMEMBERED_LAUNCHES = 20
 
@@ -112,14 +112,7 @@ def _load(sid: str) -> LaunchContext:
     row = db().connection().execute(_CONTEXT_QUERY, {"sid": sid}).first()
     if row is None or row.ended_at is not None or row.expires_at < utcnow():
         abort(401)
-    return LaunchContext(
-        session_id=row.id, platform_id=row.platform_id, platform_name=row.platform_name,
-        course_id=row.course_id, course_title=course_title(row.title, row.label),
-        person_id=row.person_id, person_name=person_name(row.name, row.given_name, row.family_name,
-                                                         row.email, row.sub),
-        role=row.role, message_type=row.message_type, deployment_pk=row.deployment_id,
-        placement_id=row.placement_id, item_ref=row.item_ref, services=row.services or {},
-        time_zone=row.time_zone, programme_code=row.programme_code)
+    return context_from_row(row._mapping)
 
 
 def require_item(ref: str, programme_code: str) -> None:

@@ -28,6 +28,10 @@ def index():
     return render_template("core/index.html")
 
 
+def _link_not_set_up(ctx: LaunchContext) -> bool:
+    return bool(ctx.placement_id and not ctx.item_ref and not ctx.services.get("custom", {}).get("npq_programme"))
+
+
 def destination(ctx: LaunchContext) -> str | None:
     """Where this launch opens, as a URL; None where the landing page itself must answer (a link not
     set up yet, a participant's or a tutor's course home). The launch redirects straight here."""
@@ -35,8 +39,7 @@ def destination(ctx: LaunchContext) -> str | None:
         return url_for("catalogue.pick") if ctx.is_tutor else None
     if ctx.role == MENTOR:
         return url_for("delivery.mentees")
-    custom = ctx.services.get("custom", {})
-    if ctx.placement_id and not ctx.item_ref and not custom.get("npq_programme"):
+    if _link_not_set_up(ctx):
         # A plain link nobody has set up: a tutor picks its item now; participants must wait.
         return url_for("catalogue.pick") if ctx.is_tutor else None
     activity = find_activity(ctx.item_ref)
@@ -65,7 +68,7 @@ def landing():
         return redirect(url)
     if ctx.message_type == "LtiDeepLinkingRequest":
         return render_template("core/not_set_up.html", ctx=ctx, deep_linking=True), 403
-    if ctx.placement_id and not ctx.item_ref and not ctx.services.get("custom", {}).get("npq_programme"):
+    if _link_not_set_up(ctx):
         return render_template("core/not_set_up.html", ctx=ctx, deep_linking=False)
     placements = db().scalars(
         select(Placement).where(Placement.course_id == ctx.course_id).order_by(Placement.id)

@@ -109,6 +109,19 @@ class LaunchContext:
     def is_participant(self) -> bool:
         return self.role == PARTICIPANT
 
+def context_from_row(row) -> LaunchContext:
+    """A launch context from a launch session's columns joined with its course, platform, person
+    and link (auth's per-request query, or the rows a launch has just written)."""
+    return LaunchContext(
+        session_id=row["id"], platform_id=row["platform_id"], platform_name=row["platform_name"],
+        course_id=row["course_id"], course_title=course_title(row["title"], row["label"]),
+        person_id=row["person_id"],
+        person_name=person_name(row["name"], row["given_name"], row["family_name"], row["email"], row["sub"]),
+        role=row["role"], message_type=row["message_type"], deployment_pk=row["deployment_id"],
+        placement_id=row["placement_id"], item_ref=row["item_ref"], services=row["services"] or {},
+        time_zone=row["time_zone"], programme_code=row["programme_code"])
+
+
 def _clip(value: Any, limit: int) -> Optional[str]:
     if value is None:
         return None
@@ -281,12 +294,9 @@ def open_session(platform: Platform, deployment: Deployment, claims: dict, *,
         message_type=claims.get(CLAIM + "message_type"), services=services, created_at=now,
         expires_at=now + timedelta(hours=current_app.config["LAUNCH_SESSION_HOURS"]), cookieless=cookieless))
     db().commit()
-    return LaunchContext(
-        session_id=session_id, platform_id=platform.id, platform_name=platform.name,
-        course_id=course["id"], course_title=course_title(course["title"], course["label"]),
-        person_id=person["id"], role=role, message_type=claims.get(CLAIM + "message_type"),
-        person_name=person_name(person["name"], person["given_name"], person["family_name"], person["email"],
-                                person["sub"]),
-        deployment_pk=deployment.id, placement_id=placement["id"] if placement else None,
-        item_ref=placement["item_ref"] if placement else None, services=services,
-        time_zone=person["time_zone"], programme_code=course["programme_code"])
+    return context_from_row({
+        **person, **{k: course[k] for k in ("title", "label", "programme_code")},
+        "id": session_id, "platform_id": platform.id, "platform_name": platform.name, "course_id": course["id"],
+        "person_id": person["id"], "role": role, "message_type": claims.get(CLAIM + "message_type"),
+        "deployment_id": deployment.id, "placement_id": placement["id"] if placement else None,
+        "item_ref": placement["item_ref"] if placement else None, "services": services})
