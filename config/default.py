@@ -39,7 +39,7 @@ DEMO_DATA = False
 MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 
 # A pooled database connection idle this long is tested before use (one used a moment ago is
-# not: that test was a fifth of a launch's CPU); 0 tests every connection.
+# not: that test is a round trip per request); 0 tests every connection.
 DB_PING_AFTER_IDLE_SECONDS = 10.0
 
 # Trust X-Forwarded-* headers from this many proxies (0 when not behind a proxy).

@@ -73,8 +73,8 @@ def make_engine(url: str, busy_timeout: int = 30, ping_after_idle: float = 10.0)
 
 def _ping_after_idle(engine: Engine, seconds: float) -> None:
     """SQLAlchemy's pool_pre_ping, but only for a connection that sat idle in the pool for a while
-    (where a database restart or an idle timeout may have closed it): a ping on every checkout was
-    a fifth of the CPU of a launch on PostgreSQL. A connection found dead is replaced (the pool
+    (where a database restart or an idle timeout may have closed it): a ping on every checkout is a
+    round trip more per request, three per launch. A connection found dead is replaced (the pool
     retries on DisconnectionError), and a dead one that was busy is caught by SQLAlchemy's own
     disconnect handling, which also drops the rest of the pool."""
 

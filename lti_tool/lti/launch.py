@@ -112,10 +112,10 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         ttl = current_app.config["LAUNCH_STATE_TTL_SECONDS"]
         self.storage_target = (self._get_request_param("lti_storage_target") or "")[:100] or None
         self.platform = platform
+        now = utcnow()
         db().connection().execute(_INSERT_STATE, {
             "state": state, "nonce": nonce, "platform_id": platform.id, "browser_binding": _digest(binding),
-            "storage_target": self.storage_target, "created_at": utcnow(),
-            "expires_at": utcnow() + timedelta(seconds=ttl)})
+            "storage_target": self.storage_target, "created_at": now, "expires_at": now + timedelta(seconds=ttl)})
         db().commit()
         self.state, self.binding = state, binding
         self.state_cookie = (STATE_COOKIE_PREFIX + state, binding)
