@@ -54,3 +54,16 @@ WTF_CSRF_TIME_LIMIT = None
 JWKS_REFETCH_MIN_SECONDS = 10
 # Grade delivery retries wait this many seconds, doubling each time (up to 30 minutes).
 GRADE_RETRY_BASE_SECONDS = 2
+
+# -- Security (see docs/security.md) ---------------------------------------------------------
+# Anonymous /lti/register starts Dynamic Registration for anyone (quick start, trials against a
+# local VLE). False (production): only from a one-time link made in the admin pages, or by a
+# signed-in admin.
+OPEN_DYNAMIC_REGISTRATION = False
+# Platform URLs (login, token, key set, registration) must be https://.
+REQUIRE_HTTPS_PLATFORM_URLS = True
+# Outbound requests may go to loopback, private and link-local addresses (a VLE on this machine
+# or network). False in production: checked after DNS resolution, on the address connected to.
+OUTBOUND_ALLOW_PRIVATE_ADDRESSES = False
+# Shared (database) rate limits on anonymous endpoints; "count/seconds" per client address.
+RATE_LIMITS_ENABLED = True

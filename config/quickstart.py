@@ -3,3 +3,8 @@ SANDBOX_ENABLED = True
 DEMO_DATA = True
 AUTO_ACTIVATE_REGISTRATIONS = True
 AUTO_ACCEPT_NEW_DEPLOYMENTS = True
+# Trials against a local VLE over http: open registration, http and private addresses allowed.
+OPEN_DYNAMIC_REGISTRATION = True
+REQUIRE_HTTPS_PLATFORM_URLS = False
+OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True
+RATE_LIMITS_ENABLED = False

@@ -8,3 +8,7 @@ PLATFORM_JWKS_TTL_SECONDS = 3600
 HTTP_TIMEOUT = (2, 2)
 JWKS_REFETCH_MIN_SECONDS = 0
 GRADE_RETRY_BASE_SECONDS = 0.2
+# Trials against a local VLE over http: open registration, http and private addresses allowed.
+OPEN_DYNAMIC_REGISTRATION = True
+REQUIRE_HTTPS_PLATFORM_URLS = False
+OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True

@@ -7,13 +7,14 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 ROOT = Path(__file__).resolve().parent.parent
-csrf = CSRFProtect()
+from .extensions import csrf  # noqa: F401  (older imports take it from here)
 
-_BOOL_ENV = ("SANDBOX_ENABLED", "DEMO_DATA", "AUTO_ACTIVATE_REGISTRATIONS", "AUTO_ACCEPT_NEW_DEPLOYMENTS")
+_BOOL_ENV = ("SANDBOX_ENABLED", "DEMO_DATA", "AUTO_ACTIVATE_REGISTRATIONS", "AUTO_ACCEPT_NEW_DEPLOYMENTS",
+             "OPEN_DYNAMIC_REGISTRATION", "REQUIRE_HTTPS_PLATFORM_URLS", "OUTBOUND_ALLOW_PRIVATE_ADDRESSES",
+             "RATE_LIMITS_ENABLED")
 
 
 def _load_config(app: Flask, test_config: dict | None) -> None:
@@ -83,7 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["keystore"] = keystore
 
     from .activities.views import bp as activities_bp
-    from .admin.views import bp as admin_bp
+    from .admin import bp as admin_bp
     from .catalogue.views import bp as catalogue_bp
     from .delivery.views import bp as delivery_bp
     from .marking.views import bp as marking_bp

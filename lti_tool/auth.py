@@ -17,6 +17,7 @@ from .lti.context import LaunchContext, context_from_row
 from sqlalchemy import bindparam, select
 
 from .models import Course, LaunchSession, Person, Placement, Platform
+from .permissions import launch_required, require_item  # noqa: F401  (views import them from here)
 
 MAX_REMEMBERED_LAUNCHES = 20
 
@@ -113,32 +114,6 @@ def _load(sid: str) -> LaunchContext:
     if row is None or row.ended_at is not None or row.expires_at < utcnow():
         abort(401)
     return context_from_row(row._mapping)
-
-
-def require_item(ref: str, programme_code: str) -> None:
-    """403 unless this launch may open the item: every item of its course's programme, and the
-    item its link was placed for (whatever programme that is)."""
-    ctx = current_context()
-    if ctx.item_ref != ref and ctx.programme_code != programme_code:
-        abort(403)
-
-
-def launch_required(*roles: str):
-    """The view needs a launch session of this browser, with one of these roles (any if none)."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            ctx = g.get("ctx")
-            if ctx is None:
-                abort(401)
-            if roles and ctx.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def init_app(app: Flask) -> None:

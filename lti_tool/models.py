@@ -51,6 +51,9 @@ class Platform(Base):
     jwks_cache: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     jwks_fetched_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     jwks_fetch_count: Mapped[int] = mapped_column(Integer, default=0)
+    # A failed key-set fetch is not retried by every launch until this time (negative caching).
+    jwks_retry_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    jwks_last_error: Mapped[Optional[str]] = mapped_column(String(300))
     # Origins the platform frames the tool from (learned from launches): CSP frame-ancestors.
     frame_origins: Mapped[Optional[list[str]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -205,6 +208,11 @@ class LaunchSession(Base):
     # instead): the session's data lives here and the session URL alone carries it.
     cookieless: Mapped[bool] = mapped_column(default=False)
     session_data: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # A cookieless session is bound to a per-launch secret the page keeps (sessionStorage or the
+    # platform's storage): its SHA-256 here, so the session URL alone opens nothing.
+    secret_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    # For the idle timeout; written at most about once a minute.
+    last_seen_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     person: Mapped[Person] = relationship()
     course: Mapped[Course] = relationship()
@@ -222,6 +230,15 @@ class AdminUser(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # TOTP second factor (RFC 6238): the base32 secret, once enrolled; the last time step used
+    # (a code works once); recovery codes as password hashes, each struck out when used.
+    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    totp_enabled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
+    recovery_codes: Mapped[Optional[list[str]]] = mapped_column(JSON)
+    # Per-account lock-out, whatever address the attempts come from.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
 
 class LoginAttempt(Base):
@@ -367,6 +384,9 @@ class GradeOutbox(Base):
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivered_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # True once an attempt may have reached the platform (sent, then no answer): only then can
+    # a "not newer than the score held" refusal mean that this score is already there.
+    maybe_delivered: Mapped[bool] = mapped_column(default=False)
 
 
 # Status of a write-up document.
@@ -543,3 +563,6 @@ class Question(Base):
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     course: Mapped[Course] = relationship()
+
+
+from . import security_models  # noqa: E402,F401  (their tables are part of the schema too)

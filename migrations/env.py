@@ -6,6 +6,7 @@ from sqlalchemy import create_engine, pool
 
 from lti_tool import models  # noqa: F401  (registers every table)
 import lti_tool.assessment.models  # noqa: F401
+import lti_tool.security_models  # noqa: F401
 from lti_tool.db import Base
 
 config = context.config

@@ -6,7 +6,7 @@ import logging
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
-from .. import csrf
+from ..extensions import csrf
 from ..auth import autosave_payload, current_context, launch_required, require_item
 from ..content import Activity, Programme, catalogue
 from ..db import db

@@ -1,78 +1,20 @@
-"""Provider admin pages: sign-in, platforms and their deployments, provider settings."""
+"""Provider admin pages: platforms and their deployments, provider settings."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from functools import wraps
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
-from sqlalchemy import delete, func, select
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash
 
-from ..db import db, utcnow
-from ..models import STATUSES, AdminUser, Deployment, LoginAttempt, Platform
+from ..db import db
+from ..models import STATUSES, Deployment, Platform
 from ..settings import PROVIDER_SETTINGS, all_settings, set_setting
-from .forms import DeploymentForm, LoginForm, PlatformForm, SettingsForm, StatusForm
+from .access import admin_required
+from .blueprint import bp
+from .forms import DeploymentForm, PlatformForm, SettingsForm, StatusForm
 
 log = logging.getLogger(__name__)
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-MAX_FAILED_LOGINS = 5
-LOGIN_WINDOW = timedelta(minutes=15)
-
-
-def admin_required(view):
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        admin_id = session.get("admin_id")
-        user = db().get(AdminUser, admin_id) if admin_id else None
-        if user is None:
-            return redirect(url_for("admin.login", next=request.path))
-        g.admin = user
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def _too_many_failures(key: str) -> bool:
-    since = utcnow() - LOGIN_WINDOW
-    count = db().scalar(select(func.count()).select_from(LoginAttempt)
-                        .where(LoginAttempt.key == key, LoginAttempt.at > since))
-    return count >= MAX_FAILED_LOGINS
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login():
-    form = LoginForm()
-    if form.validate_on_submit():
-        key = f"{request.remote_addr}|{form.username.data.lower()}"
-        if _too_many_failures(key):
-            log.warning("admin login rate-limited for %s", request.remote_addr)
-            return render_template("admin/login.html", form=form,
-                                   error="Too many failed attempts. Wait 15 minutes and try again."), 429
-        user = db().scalar(select(AdminUser).where(AdminUser.username == form.username.data))
-        if user and check_password_hash(user.password_hash, form.password.data):
-            db().execute(delete(LoginAttempt).where(LoginAttempt.key == key))
-            user.last_login_at = utcnow()
-            db().commit()
-            session.clear()
-            session["admin_id"] = user.id
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/admin/") else url_for("admin.platforms"))
-        db().add(LoginAttempt(key=key))
-        db().commit()
-        log.warning("admin login failed for %r from %s", form.username.data, request.remote_addr)
-        return render_template("admin/login.html", form=form,
-                               error="That username and password do not match."), 401
-    return render_template("admin/login.html", form=form)
-
-
-@bp.post("/logout")
-@admin_required
-def logout():
-    session.pop("admin_id", None)
-    return redirect(url_for("admin.login"))
 
 
 @bp.get("/")

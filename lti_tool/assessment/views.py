@@ -14,7 +14,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import csrf
+from ..extensions import csrf
 from ..auth import autosave_payload, current_context, launch_required, require_item
 from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme

@@ -9,7 +9,7 @@ from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
 from wtforms.validators import ValidationError
 
-from .. import csrf
+from ..extensions import csrf
 from ..activities.views import course_programme
 from ..auth import current_context, launch_required
 from ..db import db, utcnow

@@ -4,10 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
-from wtforms import HiddenField
-from wtforms.validators import DataRequired, Length
 
 from ..auth import remember_launch
 from ..core.views import destination
@@ -18,7 +15,7 @@ from ..db import db
 from ..models import Platform
 from ..security import origin_of
 from .launch import NeedsPlatformStorage, ToolMessageLaunch, ToolOIDCLogin, storage_key
-from .registration import SCOPES, TOOL_NAME, RegistrationFailed, ToolRegistration, describe_platform
+from .registration import SCOPES, TOOL_NAME, ToolRegistration
 
 log = logging.getLogger(__name__)
 bp = Blueprint("lti", __name__, url_prefix="/lti")
@@ -116,28 +113,4 @@ def canvas_config():
     })
 
 
-class RegisterForm(FlaskForm):
-    openid_configuration = HiddenField(validators=[DataRequired(), Length(max=2000)])
-    registration_token = HiddenField(validators=[Length(max=8000)])
-
-
-@bp.route("/register", methods=["GET", "POST"])
-def register():
-    form = RegisterForm() if request.method == "POST" else RegisterForm(formdata=request.args)
-    if not form.openid_configuration.data:
-        raise RegistrationFailed("The platform did not send openid_configuration.",
-                                 title="Start the registration from your platform",
-                                 fix="Paste this page's address into your platform's LTI "
-                                     "registration screen (Moodle: Site administration → Plugins → "
-                                     "External tool → Manage tools; Canvas: Developer Keys → LTI "
-                                     "Registration).")
-    registration = ToolRegistration(form.openid_configuration.data, form.registration_token.data)
-    if request.method == "GET":
-        config = registration.get_openid_configuration()
-        return render_template("lti/register.html", form=form, platform=describe_platform(config),
-                               scopes=SCOPES, tool_name=TOOL_NAME)
-    if not form.validate():
-        raise RegistrationFailed("The confirmation form expired or was tampered with.",
-                                 fix="Start the registration again from the platform.")
-    platform = registration.run()
-    return render_template("lti/registered.html", platform=platform)
+from . import registration_views  # noqa: E402,F401  (registers /lti/register on bp)

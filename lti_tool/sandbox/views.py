@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from .. import csrf
+from ..extensions import csrf
 from ..db import db
 from ..db import utcnow
 from ..models import ACTIVE, Deployment, Platform, SandboxGrade, SandboxLineItem, SandboxLink

@@ -6,7 +6,7 @@ import logging
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
                    url_for)
 
-from .. import csrf
+from ..extensions import csrf
 from ..auth import autosave_payload, current_context, launch_required, require_item
 from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme, WriteupTemplate
