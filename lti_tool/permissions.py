@@ -31,6 +31,19 @@ def launch_required(*roles: str):
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.allowed_roles = tuple(roles) or ANY_LAUNCH  # read by the route-by-role test
         return wrapped
 
     return decorator
+
+
+# What a view declares it allows (the `allowed_roles` attribute every view carries):
+ANY_LAUNCH = ("any launch",)  # launch_required() with no role named
+PUBLIC = ("public",)          # anyone, signed in or not (LTI endpoints, admin sign-in, sandbox)
+ADMIN = ("provider admin",)   # a signed-in provider admin (admin_required)
+
+
+def public(view):
+    """Mark a view that anyone may call (its own checks, if any, are signatures or tokens)."""
+    view.allowed_roles = PUBLIC
+    return view

@@ -7,6 +7,7 @@ from flask import g, redirect, request, session, url_for
 
 from ..db import db
 from ..models import AdminUser
+from ..permissions import ADMIN
 
 
 def admin_required(view):
@@ -19,4 +20,5 @@ def admin_required(view):
         g.admin = user
         return view(*args, **kwargs)
 
+    wrapped.allowed_roles = ADMIN
     return wrapped
