@@ -17,6 +17,11 @@ AUTO_ACTIVATE_REGISTRATIONS = False
 AUTO_ACCEPT_NEW_DEPLOYMENTS = False
 # Mentors (LTI Mentor role) see progress and outcomes; True also shows released feedback text.
 MENTORS_SEE_FEEDBACK = False
+# True lets mentors export their mentees' submitted (never draft) write-ups as PDF or Word.
+MENTORS_SEE_SUBMITTED_WORK = False
+# True makes an LTI institution or system Administrator a course admin even where their course
+# role is Learner, Instructor, ...; False lets the course role decide (admins without one still get in).
+INSTITUTION_ADMINS_ARE_COURSE_ADMINS = False
 
 # Seconds of clock skew tolerated on iat/exp of platform tokens.
 JWT_LEEWAY_SECONDS = 60
@@ -29,6 +34,15 @@ HTTP_TIMEOUT = (5, 15)
 HTTP_USER_AGENT = "NPQ-Learning-LTI-Tool/0.1 (python-requests)"
 # A session opened by a launch lasts this long without a new launch.
 LAUNCH_SESSION_HOURS = 8
+# A cookieless session (the browser blocked the tool's cookies; bound through the platform's
+# storage and a per-launch secret the page keeps) lasts this long: shorter, as its page URLs are
+# the more exposed way in.
+COOKIELESS_SESSION_HOURS = 2
+# Any launch session ends after this long without a request (both kinds; the last request is
+# recorded at most once a minute, so the timeout is exact to about a minute).
+SESSION_IDLE_MINUTES = 60
+# A cookieless session's page ticket (what lets one navigation through) is valid this long, once.
+PAGE_TICKET_SECONDS = 30
 
 # Serve the built-in sandbox VLE at /sandbox (quick start and demos only).
 SANDBOX_ENABLED = False
@@ -67,3 +81,40 @@ REQUIRE_HTTPS_PLATFORM_URLS = True
 OUTBOUND_ALLOW_PRIVATE_ADDRESSES = False
 # Shared (database) rate limits on anonymous endpoints; "count/seconds" per client address.
 RATE_LIMITS_ENABLED = True
+# Dynamic Registration pages (/lti/register...) per client address: each may make the tool fetch
+# a platform's configuration, so a caller cannot use the tool to probe addresses at speed.
+REGISTRATION_RATE_LIMIT = "20/600"
+# Registration exchanges under way at once in one worker process; more are answered "busy, try
+# again in a minute" at once, so platforms that never answer cannot take every worker thread.
+REGISTRATION_CONCURRENT_FETCHES = 2
+# (connect, read) timeout in seconds for each registration request to a platform (its
+# configuration, its registration endpoint); the whole answer must arrive within their sum + 2 s.
+REGISTRATION_HTTP_TIMEOUT = (3, 5)
+# Provider admins must use two-factor authentication (TOTP): an admin without it is sent to
+# enrolment at sign-in and can do nothing else until it is set up.
+ADMIN_REQUIRE_TOTP = True
+# An admin session ends this long after sign-in, whatever happens ...
+ADMIN_SESSION_HOURS = 8
+# ... and after this long without a request.
+ADMIN_IDLE_MINUTES = 30
+# /lti/login per client address (it is anonymous and stores a login state). Sized for a whole
+# school, or a trust's schools, behind one NAT address launching within the same minute: 1,000
+# launches plus a fifth for retries and the new-window fallback; one address flooding logins is
+# held to 20 a second.
+LOGIN_RATE_LIMIT = "1200/60"
+
+# A platform whose key set cannot be fetched (down, slow, not JSON) is not asked again for this
+# many seconds: launches meanwhile use the key set cached before, or fail at once with the clear
+# page, instead of each waiting for the platform's timeout.
+JWKS_FAILURE_BACKOFF_SECONDS = 60
+# (connect, read) timeout in seconds for fetching a platform's key set during a launch: a person
+# is waiting. Never longer than HTTP_TIMEOUT.
+JWKS_HTTP_TIMEOUT = (3, 5)
+
+# After `flask keys rotate`, the retired key stays in /lti/jwks.json this long (it signs nothing):
+# tokens it signed just before (client assertions, deep-linking responses) still verify, and
+# machines that pick up the rotated key files later stay valid meanwhile.
+KEY_ROTATION_GRACE_HOURS = 24
+
+# A platform's Retry-After (429 or 503) is honoured up to this many seconds.
+AGS_RETRY_AFTER_MAX_SECONDS = 3600

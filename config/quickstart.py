@@ -8,3 +8,5 @@ OPEN_DYNAMIC_REGISTRATION = True
 REQUIRE_HTTPS_PLATFORM_URLS = False
 OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True
 RATE_LIMITS_ENABLED = False
+# The demo admin signs in with its password alone (it may still enrol in 2FA).
+ADMIN_REQUIRE_TOTP = False

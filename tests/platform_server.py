@@ -66,6 +66,8 @@ class Received:
     scores: list[tuple[str, dict]] = field(default_factory=list)
     score_attempts: int = 0
     deep_link_responses: list[dict] = field(default_factory=list)
+    # The path of every request the platform's server received, in order.
+    paths: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +84,8 @@ class Gradebook:
     fail_status: int = 500
     delay_next: int = 0
     delay_seconds: float = 0.0
+    # Sent as Retry-After (seconds or an HTTP date) with the fail_next answers, when set.
+    retry_after: str | None = None
 
 
 class PlatformServer:
@@ -96,6 +100,9 @@ class PlatformServer:
         self.gradebook = Gradebook()
         self.members: list[dict] = []  # the class list NRPS serves
         self.faults: dict = {}  # jwks_down, jwks_slow (seconds), token_down
+        # Anything else on the platform's host, e.g. a file someone put there: /files/<name> answers
+        # (status, body, headers); a dict or list body is sent as JSON.
+        self.files: dict[str, tuple] = {}
         self.specs: dict[str, LaunchSpec] = {}
         self.registration_token = "reg-" + secrets.token_hex(8)
         self.app = self._make_app()
@@ -156,6 +163,20 @@ class PlatformServer:
 
     def _make_app(self) -> Flask:
         app = Flask("test_platform")
+
+        @app.before_request
+        def record_path():
+            self.received.paths.append(request.path)
+
+        @app.route("/files/<path:name>", methods=["GET", "POST"])
+        def files(name):
+            if name not in self.files:
+                abort(404)
+            status, body, headers = self.files[name]
+            resp = jsonify(body) if isinstance(body, (dict, list)) else app.response_class(body)
+            resp.status_code = status
+            resp.headers.update(headers)
+            return resp
 
         @app.get("/jwks")
         def jwks():
@@ -224,7 +245,8 @@ class PlatformServer:
                 time.sleep(gb.delay_seconds)
             if gb.fail_next > 0:
                 gb.fail_next -= 1
-                return jsonify({"error": "unavailable"}), gb.fail_status
+                headers = {"Retry-After": gb.retry_after} if gb.retry_after else {}
+                return jsonify({"error": "unavailable"}), gb.fail_status, headers
             item_id = f"{self.issuer}/lineitems/{n}"
             if item_id not in gb.line_items:
                 return jsonify({"error": "no such line item"}), 404

@@ -106,6 +106,6 @@ def test_issuer_must_match_configuration_host(tool, browser):
         resp = browser.http.get(tool.url + "/lti/register", params={
             "openid_configuration": platform.server.url + "/.well-known/openid-configuration",
             "registration_token": platform.registration_token})
-        assert resp.status_code == 400 and "does not match the host" in resp.text
+        assert resp.status_code == 400 and "does not match the configuration" in resp.text
     finally:
         platform.stop()

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, Optional, ValidationError
 
+from ..lti.outbound import CREDENTIALS, INSECURE, url_problem
 from ..models import STATUSES
 
 
@@ -14,10 +16,19 @@ class LoginForm(FlaskForm):
 
 
 def _https_or_local(form, field):
+    """The URL is parsed, not prefix-matched: http://localhost.attacker.example is not localhost.
+    Plain http is allowed for this machine (localhost, 127.0.0.1, [::1]) or where the
+    configuration allows it (REQUIRE_HTTPS_PLATFORM_URLS False: trials against a local VLE)."""
     value = (field.data or "").strip()
-    if value and not (value.startswith("https://") or value.startswith("http://localhost")
-                      or value.startswith("http://127.0.0.1")):
+    if not value:
+        return
+    problem = url_problem(value, require_https=current_app.config["REQUIRE_HTTPS_PLATFORM_URLS"])
+    if problem == INSECURE:
         raise ValidationError("Use an https:// address (http is allowed only for localhost).")
+    if problem == CREDENTIALS:
+        raise ValidationError("Leave out the user name and password: the address must not contain them.")
+    if problem:
+        raise ValidationError("Enter a web address that starts with https://.")
 
 
 class PlatformForm(FlaskForm):
@@ -54,7 +65,28 @@ class StatusForm(FlaskForm):
     status = SelectField("Status", choices=[SelectChoice(s, s.title()) for s in STATUSES])
 
 
+LINK_LIFETIMES = [SelectChoice("1", "1 hour"), SelectChoice("24", "24 hours"), SelectChoice("168", "7 days")]
+
+
+class RegistrationLinkForm(FlaskForm):
+    label = StringField("Which VLE is this for", validators=[DataRequired(), Length(max=200)],
+                        description="Shown on the registration page and in this list, e.g. "
+                                    "“Moodle – Northfield Trust”.")
+    expected_issuer = StringField("Platform issuer (optional)",
+                                  validators=[Optional(), Length(max=500), _https_or_local],
+                                  description="If you know it: the link then works for this "
+                                              "platform only. Moodle: the site's address. Canvas: "
+                                              "https://canvas.instructure.com.")
+    lifetime_hours = SelectField("Link expires after", choices=LINK_LIFETIMES, default="24")
+
+
+class ConfirmForm(FlaskForm):
+    """A button's form: only the CSRF token (revoke a link, approve or reject a request)."""
+
+
 class SettingsForm(FlaskForm):
     AUTO_ACTIVATE_REGISTRATIONS = BooleanField()
     AUTO_ACCEPT_NEW_DEPLOYMENTS = BooleanField()
     MENTORS_SEE_FEEDBACK = BooleanField()
+    MENTORS_SEE_SUBMITTED_WORK = BooleanField()
+    INSTITUTION_ADMINS_ARE_COURSE_ADMINS = BooleanField()

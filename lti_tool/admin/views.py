@@ -7,12 +7,18 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..db import db
 from ..models import STATUSES, Deployment, Platform
 from ..settings import PROVIDER_SETTINGS, all_settings, set_setting
 from .access import admin_required
 from .blueprint import bp
-from .forms import DeploymentForm, PlatformForm, SettingsForm, StatusForm
+from .forms import ConfirmForm, DeploymentForm, PlatformForm, SettingsForm, StatusForm
+from .registrations import pending_request_counts, pending_requests
+
+# The fields of a platform whose every change is audited with its before and after values.
+AUDITED_FIELDS = ("name", "issuer", "client_id", "auth_login_url", "auth_token_url", "key_set_url",
+                  "auth_audience", "status")
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +27,23 @@ log = logging.getLogger(__name__)
 @admin_required
 def platforms():
     rows = db().scalars(select(Platform).order_by(Platform.name)).all()
-    return render_template("admin/platforms.html", platforms=rows, status_form=StatusForm())
+    return render_template("admin/platforms.html", platforms=rows, status_form=StatusForm(),
+                           waiting=pending_request_counts())
 
 
-def _fill_platform(platform: Platform, form: PlatformForm) -> None:
+def _fill_platform(platform: Platform, form: PlatformForm) -> dict:
+    """Copy the form into the platform; the changed fields as {field: {before, after}}."""
+    before = {field: getattr(platform, field) for field in AUDITED_FIELDS}
     for field in ("name", "issuer", "client_id", "auth_login_url", "auth_token_url",
                   "key_set_url"):
         setattr(platform, field, getattr(form, field).data.strip())
     platform.auth_audience = (form.auth_audience.data or "").strip() or None
     platform.status = form.status.data
+    if before["key_set_url"] != platform.key_set_url:
+        # Keys cached from the old address must not verify launches for the new one.
+        platform.jwks_cache, platform.jwks_fetched_at, platform.jwks_retry_at = None, None, None
+    return {field: {"before": before[field], "after": getattr(platform, field)}
+            for field in AUDITED_FIELDS if before[field] != getattr(platform, field)}
 
 
 @bp.route("/platforms/new", methods=["GET", "POST"])
@@ -45,6 +59,9 @@ def new_platform():
             if form.deployment_ids.data:
                 for dep in form.deployment_id_list():
                     db().add(Deployment(platform_id=platform.id, deployment_id=dep, label="Added by admin"))
+            audit.record("platform.create", target=platform, detail={
+                **{field: getattr(platform, field) for field in AUDITED_FIELDS},
+                "deployments": form.deployment_id_list()})
             db().commit()
         except IntegrityError:
             db().rollback()
@@ -65,9 +82,13 @@ def _platform_or_404(platform_id: int) -> Platform:
 @bp.get("/platforms/<int:platform_id>")
 @admin_required
 def platform_detail(platform_id: int):
-    platform = _platform_or_404(platform_id)
+    return _detail_page(_platform_or_404(platform_id), DeploymentForm())
+
+
+def _detail_page(platform: Platform, deployment_form: DeploymentForm, status: int = 200):
     return render_template("admin/platform_detail.html", platform=platform,
-                           deployment_form=DeploymentForm(), status_form=StatusForm())
+                           deployment_form=deployment_form, status_form=StatusForm(),
+                           requests=pending_requests(platform), decision_form=ConfirmForm()), status
 
 
 @bp.route("/platforms/<int:platform_id>/edit", methods=["GET", "POST"])
@@ -76,7 +97,9 @@ def edit_platform(platform_id: int):
     platform = _platform_or_404(platform_id)
     form = PlatformForm(obj=platform)
     if form.validate_on_submit():
-        _fill_platform(platform, form)
+        changes = _fill_platform(platform, form)
+        if changes:
+            audit.record("platform.update", target=platform, detail=changes)
         try:
             db().commit()
         except IntegrityError:
@@ -95,7 +118,8 @@ def platform_status(platform_id: int):
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
-    platform.status = form.status.data
+    before, platform.status = platform.status, form.status.data
+    audit.record("platform.status", target=platform, detail={"before": before, "after": platform.status})
     db().commit()
     log.info("admin %s set platform %s to %s", g.admin.username, platform.id, platform.status)
     flash(f"“{platform.name}” is now {platform.status}.")
@@ -108,17 +132,20 @@ def add_deployment(platform_id: int):
     platform = _platform_or_404(platform_id)
     form = DeploymentForm()
     if not form.validate_on_submit():
-        return render_template("admin/platform_detail.html", platform=platform, deployment_form=form,
-                               status_form=StatusForm()), 400
-    db().add(Deployment(platform_id=platform.id, deployment_id=form.deployment_id.data.strip(),
-                        label=form.label.data or None))
+        return _detail_page(platform, form, 400)
+    deployment = Deployment(platform_id=platform.id, deployment_id=form.deployment_id.data.strip(),
+                            label=form.label.data or None)
+    db().add(deployment)
     try:
+        db().flush()
+        audit.record("deployment.add", target=deployment, detail={
+            "platform_id": platform.id, "deployment_id": deployment.deployment_id,
+            "status": deployment.status})
         db().commit()
     except IntegrityError:
         db().rollback()
         form.deployment_id.errors.append("This deployment ID is already listed.")
-        return render_template("admin/platform_detail.html", platform=platform, deployment_form=form,
-                               status_form=StatusForm()), 400
+        return _detail_page(platform, form, 400)
     flash("Deployment added.")
     return redirect(url_for("admin.platform_detail", platform_id=platform.id))
 
@@ -132,7 +159,10 @@ def deployment_status(deployment_id: int):
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
-    deployment.status = form.status.data
+    before, deployment.status = deployment.status, form.status.data
+    audit.record("deployment.status", target=deployment, detail={
+        "platform_id": deployment.platform_id, "deployment_id": deployment.deployment_id,
+        "before": before, "after": deployment.status})
     db().commit()
     flash(f"Deployment {deployment.deployment_id} is now {deployment.status}.")
     return redirect(url_for("admin.platform_detail", platform_id=deployment.platform_id))
@@ -143,8 +173,13 @@ def deployment_status(deployment_id: int):
 def settings():
     form = SettingsForm()
     if form.validate_on_submit():
+        before = {spec.key: value for spec, value in all_settings()}
         for spec in PROVIDER_SETTINGS:
             set_setting(spec.key, bool(getattr(form, spec.key).data))
+        changed = {key: {"before": before.get(key), "after": bool(getattr(form, key).data)}
+                   for key in before if before.get(key) != bool(getattr(form, key).data)}
+        if changed:
+            audit.record("settings.update", target_type="settings", detail=changed)
         db().commit()
         flash("Settings saved.")
         return redirect(url_for("admin.settings"))
