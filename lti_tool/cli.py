@@ -59,6 +59,10 @@ def create_admin(username: str, password: str) -> AdminUser:
     if user is None:
         user = AdminUser(username=username, password_hash="")
         db().add(user)
+    else:  # a new password signs out whoever was signed in with the old one
+        from .admin.access import end_all_sessions
+
+        end_all_sessions(user.id)
     user.password_hash = generate_password_hash(password)
     db().commit()
     return user
@@ -74,6 +78,44 @@ def admin_create(username, password):
         raise click.BadParameter("use at least 10 characters", param_hint="password")
     create_admin(username, password)
     click.echo(f"Admin {username!r} saved.")
+
+
+def _existing_admin(username: str) -> AdminUser:
+    user = db().scalar(select(AdminUser).where(AdminUser.username == username))
+    if user is None:
+        raise click.ClickException(f"no admin {username!r}")
+    return user
+
+
+@admin_cli.command("reset-2fa")
+@click.argument("username")
+def admin_reset_2fa(username):
+    """Turn an admin's two-factor authentication off (a lost phone and recovery codes): clears
+    the TOTP secret and recovery codes and signs them out everywhere. They enrol again after."""
+    from . import audit
+    from .admin import totp
+    from .admin.access import end_all_sessions
+
+    user = _existing_admin(username)
+    totp.reset(user)
+    ended = end_all_sessions(user.id)
+    audit.record("admin.2fa_reset", target=user, actor="cli", detail={"sessions_ended": ended})
+    db().commit()
+    click.echo(f"Two-factor authentication is off for {username!r}; {ended} session(s) ended.")
+
+
+@admin_cli.command("unlock")
+@click.argument("username")
+def admin_unlock(username):
+    """Lift a lock-out after failed sign-ins (it also ends by itself after 15 minutes)."""
+    from . import audit
+    from .admin import lockout
+
+    user = _existing_admin(username)
+    lockout.unlock(username, user)
+    audit.record("admin.unlocked", target=user, actor="cli")
+    db().commit()
+    click.echo(f"Admin {username!r} is unlocked.")
 
 
 platform_cli = AppGroup("platform", help="Platform registrations (issuer + client ID).")
@@ -92,6 +134,13 @@ platform_cli = AppGroup("platform", help="Platform registrations (issuer + clien
 def platform_add(name, issuer, client_id, auth_login_url, auth_token_url, key_set_url, audience,
                  deployments, status):
     """Register a platform."""
+    from .lti.outbound import url_problem  # the same URL rule as the admin pages
+
+    for option, value in (("--issuer", issuer), ("--auth-login-url", auth_login_url),
+                          ("--auth-token-url", auth_token_url), ("--key-set-url", key_set_url)):
+        if url_problem(value, require_https=current_app.config["REQUIRE_HTTPS_PLATFORM_URLS"]):
+            raise click.BadParameter("use an https:// address (http only for localhost)",
+                                     param_hint=option)
     if db().scalar(select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)):
         raise click.ClickException("a platform with this issuer and client ID exists already")
     platform = Platform(name=name, issuer=issuer, client_id=client_id, auth_login_url=auth_login_url,
@@ -170,15 +219,22 @@ keys_cli = AppGroup("keys", help="The tool's signing keys.")
 
 @keys_cli.command("rotate")
 def keys_rotate():
-    """Make the next key current and generate a new next key."""
-    current, upcoming = current_app.extensions["keystore"].rotate()
-    click.echo(f"Current key is now {current}; next key {upcoming}.")
+    """Make the next key current and generate a new next key; the old current key stays published
+    for KEY_ROTATION_GRACE_HOURS (tokens it signed just before still verify)."""
+    from datetime import timedelta
+
+    hours = float(current_app.config["KEY_ROTATION_GRACE_HOURS"])
+    current, upcoming = current_app.extensions["keystore"].rotate(timedelta(hours=hours))
+    click.echo(f"Current key is now {current}; next key {upcoming}. "
+               f"The previous key stays published for {hours:g} hours.")
 
 
 @keys_cli.command("show")
 def keys_show():
     store = current_app.extensions["keystore"]
     click.echo(f"current {store.current().kid}\nnext    {store.upcoming().kid}")
+    for key in store.previous():
+        click.echo(f"retired {key.kid} (still published)")
 
 
 @click.command("quickstart-setup")
@@ -235,7 +291,8 @@ grades_cli = AppGroup("grades", help="Grade delivery to platform gradebooks (AGS
               help="Grades a thread leases per pass (small batches spread a release over every worker).")
 def grades_work(once, interval, threads, batch):
     """Deliver the grade outbox. Run one or more of these (on any machines); they never send a
-    grade twice. Also clears expired login states."""
+    grade twice. Also clears expired login states, rate-limit windows and page tickets, and admin
+    sessions that ended long ago."""
     import threading
 
     app = current_app._get_current_object()
@@ -264,7 +321,7 @@ def _deliver_loop(once: bool, interval: float, batch: int, purge: bool) -> int:
     import time
 
     from .grades.delivery import deliver_due
-    from .lti.launch import purge_expired_states
+    from .housekeeping import purge_expired
 
     last_purge = 0.0
     while True:
@@ -272,7 +329,7 @@ def _deliver_loop(once: bool, interval: float, batch: int, purge: bool) -> int:
         try:
             sent = deliver_due(batch)
             if purge and time.time() - last_purge > 300:
-                purge_expired_states()
+                purge_expired()
                 last_purge = time.time()
         except Exception:  # a database hiccup: log it, wait, carry on
             logging.getLogger(__name__).exception("grade worker pass failed; retrying")

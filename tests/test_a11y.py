@@ -260,6 +260,66 @@ def admin_settings(site):
     site.page.get_by_role("heading", name="Provider settings").wait_for()
 
 
+def admin_account_security(site):
+    _admin(site)
+    site.page.goto(site.tool.url + "/admin/account")
+    site.page.get_by_role("heading", name="Account security").wait_for()
+
+
+def admin_totp_setup(site):
+    _admin(site)
+    site.page.goto(site.tool.url + "/admin/account/two-factor")
+    site.page.get_by_role("heading", name="Set up two-factor authentication").wait_for()
+
+
+def admin_totp_setup_with_error(site):
+    admin_totp_setup(site)
+    site.page.get_by_label("Code from your authenticator app").fill("12")
+    site.page.get_by_role("button", name="Turn on two-factor authentication").click()
+    site.page.get_by_role("heading", name="There is a problem").wait_for()
+
+
+def admin_recovery_codes(site):
+    import pyotp
+
+    admin_totp_setup(site)
+    secret = site.page.locator("#totp-secret").inner_text().replace(" ", "")
+    site.page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    site.page.get_by_role("button", name="Turn on two-factor authentication").click()
+    site.page.get_by_role("heading", name="Your recovery codes").wait_for()
+    site.cache.pop("admin", None)  # enrolled now: the next admin page signs a new admin in
+
+
+def admin_sign_in_code(site):
+    """The second step of signing in, for an admin with 2FA (set up directly in the database)."""
+    import pyotp
+
+    from lti_tool.db import db, utcnow
+    from lti_tool.models import AdminUser
+
+    site.page.context.clear_cookies()
+    site.cache.pop("admin", None)
+    name, password = "a11y-2fa-" + secrets.token_hex(3), secrets.token_urlsafe(12)
+    with site.app.app_context():
+        user = create_admin(name, password)
+        user.totp_secret, user.totp_enabled_at = pyotp.random_base32(), utcnow()
+        db().commit()
+    site.page.goto(site.tool.url + "/admin/login")
+    site.page.get_by_label("Username").fill(name)
+    site.page.get_by_label("Password").fill(password)
+    site.page.get_by_role("button", name="Sign in").click()
+    site.page.get_by_role("heading", name="Enter your sign-in code").wait_for()
+
+
+def admin_sign_in_code_with_error(site):
+    admin_sign_in_code(site)
+    site.page.get_by_label("Code from your authenticator app").fill("000000")
+    site.page.get_by_role("button", name="Continue").click()
+    site.page.get_by_role("heading", name="There is a problem").wait_for()
+    site.page.get_by_text("I cannot use my authenticator app").click()  # the recovery code form, open
+    site.page.get_by_label("Recovery code").wait_for()
+
+
 def lti_error_page(site):
     site.page.goto(site.tool.url + "/lti/login?login_hint=x")
     site.page.get_by_text("What to do").wait_for()
@@ -295,6 +355,12 @@ PAGES = {
     "admin platform form with errors": admin_platform_form_with_errors,
     "admin platform detail": admin_platform_detail,
     "admin settings": admin_settings,
+    "admin account security": admin_account_security,
+    "admin two-factor setup": admin_totp_setup,
+    "admin two-factor setup with errors": admin_totp_setup_with_error,
+    "admin recovery codes": admin_recovery_codes,
+    "admin sign-in code": admin_sign_in_code,
+    "admin sign-in code with errors": admin_sign_in_code_with_error,
     "LTI launch error page": lti_error_page,
     "not found page": not_found_page,
 }

@@ -34,7 +34,7 @@ def test_admin_pages_need_sign_in(tool):
         assert resp.status_code == 302 and "/admin/login" in resp.headers["Location"]
 
 
-def test_wrong_password_then_rate_limit(app, tool):
+def test_wrong_password_then_lock_out(app, tool):
     with app.app_context():
         create_admin("ratelimited", "correct-horse-battery")
     b = Browser()
@@ -43,10 +43,33 @@ def test_wrong_password_then_rate_limit(app, tool):
     statuses = [b.http.post(tool.url + "/admin/login", data={
         "username": "ratelimited", "password": "nope", "csrf_token": token}).status_code for _ in range(6)]
     assert statuses[:5] == [401] * 5 and statuses[5] == 429
-    # Even the right password waits now.
+    # Even the right password waits now (tests/test_admin_sessions.py: from any address).
     resp = b.http.post(tool.url + "/admin/login", data={
         "username": "ratelimited", "password": "correct-horse-battery", "csrf_token": token})
-    assert resp.status_code == 429
+    assert resp.status_code == 429 and "temporarily locked" in resp.text
+
+
+def test_sign_out_ends_the_session(admin, tool):
+    page = admin.http.get(tool.url + "/admin/")
+    resp = admin.http.post(tool.url + "/admin/logout", data={"csrf_token": csrf_token(page.text)})
+    assert "You have signed out" in resp.text and "npq_admin" not in admin.http.cookies
+    assert admin.http.get(tool.url + "/admin/", allow_redirects=False).status_code == 302
+
+
+def test_sign_in_returns_to_the_page_asked_for(app, tool):
+    name, password = "next-" + secrets.token_hex(3), secrets.token_urlsafe(12)
+    with app.app_context():
+        create_admin(name, password)
+    b = Browser()
+    first = b.http.get(tool.url + "/admin/settings")
+    assert first.url.endswith("/admin/login?next=/admin/settings") or "next=%2Fadmin%2Fsettings" in first.url
+    resp = b.http.post(first.url, data={"username": name, "password": password, "csrf_token": csrf_token(first.text)})
+    assert resp.url.endswith("/admin/settings") and "Provider settings" in resp.text
+    # Only admin pages: another site is never a place to return to.
+    page = b.http.get(tool.url + "/admin/login")
+    away = b.http.post(tool.url + "/admin/login?next=https://evil.example/", allow_redirects=False, data={
+        "username": name, "password": password, "csrf_token": csrf_token(page.text)})
+    assert away.headers["Location"].endswith("/admin/")
 
 
 def test_admin_forms_need_csrf(admin, tool):
