@@ -29,6 +29,17 @@ PROVIDER_SETTINGS = (
         "Off: mentors see progress, write-up status, webinar attendance and outcomes only.",
     ),
     SettingSpec(
+        "MENTORS_SEE_SUBMITTED_WORK",
+        "Mentors and headteachers may export their mentees' submitted write-ups",
+        "Off: mentors cannot open or export any write-up. Drafts are never shown to mentors.",
+    ),
+    SettingSpec(
+        "INSTITUTION_ADMINS_ARE_COURSE_ADMINS",
+        "VLE institution and system administrators are course admins in every course",
+        "Off: a course role (Learner, Instructor, ...) decides; an institution or system Administrator "
+        "role counts only when the launch has no course role at all.",
+    ),
+    SettingSpec(
         "AUTO_ACCEPT_NEW_DEPLOYMENTS",
         "Accept new deployments of a known registration at once",
         "Canvas makes a new deployment ID for every install of the tool. Off: a launch from an "

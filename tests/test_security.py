@@ -152,6 +152,8 @@ EXEMPT = {
     "sandbox.deep_link_return": "a JWT signed by the tool: test_sandbox_deep_link_return_needs_the_tools_signature",
     "sandbox.line_items": "the sandbox's AGS API, bearer token: test_sandbox_ags_endpoints_need_a_bearer_token",
     "sandbox.scores": "the sandbox's AGS API, bearer token: test_sandbox_ags_endpoints_need_a_bearer_token",
+    "session.ticket": "a cookieless session's page ticket: needs the per-launch secret in the X-Session-Secret "
+                      "header, which no other site can know or send: test_cookieless.py::test_ticket_opens_one_page_once",
 }
 # JSON endpoints called by the pages' scripts: the CSRF token comes in the X-CSRFToken header
 # (test_json_endpoints_check_the_csrf_header, test_json_autosave_checks_the_csrf_header).

@@ -5,8 +5,6 @@ completed) with the date each was reached; and the outcome of the summative asse
 outcomes report is these, per cohort, in DfE's words."""
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 from dataclasses import dataclass, field
@@ -250,20 +248,6 @@ def report_rows(cfg: AssessmentConfig, people: list[PersonEngagement]) -> list[d
         row["completion_date"] = pe.completion_date.isoformat() if pe.completion_date else ""
         rows.append(row)
     return rows
-
-
-def _safe(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: make them plain text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def to_csv(cfg: AssessmentConfig, people: list[PersonEngagement]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=report_columns(cfg), lineterminator="\r\n")
-    writer.writeheader()
-    for row in report_rows(cfg, people):
-        writer.writerow({k: _safe(v) for k, v in row.items()})
-    return buffer.getvalue()
 
 
 def to_json(cfg: AssessmentConfig, course_title: str, people: list[PersonEngagement]) -> dict:

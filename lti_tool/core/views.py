@@ -10,8 +10,10 @@ from ..content import find_activity, find_template_ref
 from ..db import db, utcnow
 from ..lti.context import LaunchContext
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Enrolment, LaunchSession, Placement
+from ..permissions import public, public_static
 
 bp = Blueprint("core", __name__)
+bp.record_once(public_static)  # the app's /static/ files: open to anyone
 
 # Other areas of the tool (assessments, ...) say where their items open: each resolver takes the
 # launch context and returns a URL for the placement's item, or None if the item is not theirs.
@@ -24,6 +26,7 @@ def register_item_resolver(fn) -> None:
 
 
 @bp.get("/")
+@public
 def index():
     return render_template("core/index.html")
 
@@ -97,5 +100,6 @@ def logout():
 
 
 @bp.get("/signed-out")
+@public
 def signed_out():
     return render_template("core/signed_out.html")

@@ -2,8 +2,6 @@
 time zones, the cohort dashboard and mentors' view of their mentees."""
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -15,7 +13,7 @@ from sqlalchemy import and_, bindparam, func, select
 from ..content.model import Module, Programme
 from ..db import db, utcnow
 from ..models import (
-    COURSE_ADMIN, PARTICIPANT, RELEASED, TUTOR, ActivityWork, Attendance, Enrolment, Mark, ModuleWindow, Person,
+    PARTICIPANT, RELEASED, ActivityWork, Attendance, Enrolment, Mark, ModuleWindow, Person,
     Question, Webinar, WriteupDoc, WriteupSubmission,
 )
 
@@ -206,11 +204,6 @@ def ask(course_id: int, person_id: int, item_ref: str, text: str) -> Question:
     return q
 
 
-def tutor_courses(person_id: int) -> list[int]:
-    return list(db().scalars(select(Enrolment.course_id).where(Enrolment.person_id == person_id,
-                                                               Enrolment.role.in_((TUTOR, COURSE_ADMIN)))))
-
-
 def answer(question: Question, tutor_id: int, text: str) -> None:
     question.answer = clean_text(text, TEXT_LIMIT, "The answer")
     question.answered_by, question.answered_at = tutor_id, utcnow()
@@ -276,22 +269,21 @@ def cohort_progress(course_id: int, programme: Programme, person_ids: Optional[l
     return list(people.values())
 
 
-def dashboard_csv(programme: Programme, rows: list[PersonProgress], webinar_count: int) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
+def dashboard_table(programme: Programme, rows: list[PersonProgress],
+                    webinar_count: int) -> tuple[list[str], list[list]]:
+    """The cohort dashboard as a header and rows, for the CSV writer (counts stay numbers)."""
     header = ["participant", "email", "lti_user_id", "activities_done", "activities_total", "statements_covered",
               "statements_total", "webinars_attended", "webinars_total", "behind"]
     header += [f"module:{m.id}" for m in programme.modules]
     header += [f"writeup:{t}" for t in programme.templates]
-    writer.writerow(header)
     total = len(programme.activities)
-    for r in rows:
-        writer.writerow([r.person.display_name, r.person.email or "", r.person.sub, r.done, total, len(r.covered),
-                         len(programme.statements), r.webinars, webinar_count, "yes" if r.behind else "no"]
-                        + [f"{r.done_by_module.get(m.id, 0)}/{len(m.activities)}" for m in programme.modules]
-                        + [r.writeups.get(t, "not started") + (f" ({r.outcomes[t]})" if t in r.outcomes else "")
-                           for t in programme.templates])
-    return out.getvalue()
+    table = [[r.person.display_name, r.person.email or "", r.person.sub, r.done, total, len(r.covered),
+              len(programme.statements), r.webinars, webinar_count, "yes" if r.behind else "no"]
+             + [f"{r.done_by_module.get(m.id, 0)}/{len(m.activities)}" for m in programme.modules]
+             + [r.writeups.get(t, "not started") + (f" ({r.outcomes[t]})" if t in r.outcomes else "")
+                for t in programme.templates]
+             for r in rows]
+    return header, table
 
 
 def released_feedback(course_id: int, person_ids: list[int]) -> dict[int, list[tuple[str, str]]]:

@@ -16,6 +16,8 @@ from ..db import db, utcnow
 from ..models import (
     COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Attendance, Enrolment, Person, Question, Webinar,
 )
+from ..csv_export import csv_response
+from ..permissions import course_object, mentee_subs
 from ..settings import get_setting
 from . import service
 from .service import DeliveryError
@@ -95,7 +97,7 @@ def schedule():
 
 
 @bp.get("/s/<sid>/webinars")
-@launch_required()
+@launch_required(PARTICIPANT, *TUTORS)
 def webinars():
     ctx = current_context()
     rows = service.webinars(ctx.course_id)
@@ -109,18 +111,11 @@ def webinars():
                            now=utcnow(), programme=course_programme())
 
 
-def _webinar_or_404(webinar_id: int) -> Webinar:
-    webinar = db().get(Webinar, webinar_id)
-    if webinar is None or webinar.course_id != current_context().course_id:
-        abort(404)
-    return webinar
-
-
 @bp.get("/s/<sid>/webinars/<int:webinar_id>.ics")
-@launch_required()
+@launch_required(PARTICIPANT, *TUTORS)
 def webinar_ics(webinar_id: int):
     ctx = current_context()
-    webinar = _webinar_or_404(webinar_id)
+    webinar = course_object(Webinar, webinar_id)
     body = service.ics(webinar, ctx.course_title, url_for("delivery.webinars", _external=True).split("/s/")[0])
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="webinar-{webinar.id}.ics"'})
@@ -129,7 +124,7 @@ def webinar_ics(webinar_id: int):
 @bp.post("/s/<sid>/webinars/<int:webinar_id>/attend")
 @launch_required(PARTICIPANT)
 def confirm_attendance(webinar_id: int):
-    webinar = _webinar_or_404(webinar_id)
+    webinar = course_object(Webinar, webinar_id)
     if webinar.starts_at > utcnow():
         flash("You can confirm attendance once the webinar has started.")
     else:
@@ -143,7 +138,7 @@ def confirm_attendance(webinar_id: int):
 @launch_required(*TUTORS)
 def attendance(webinar_id: int):
     ctx = current_context()
-    webinar = _webinar_or_404(webinar_id)
+    webinar = course_object(Webinar, webinar_id)
     people = db().scalars(select(Person).join(Enrolment).where(Enrolment.course_id == ctx.course_id,
                                                                 Enrolment.role == PARTICIPANT)
                           .order_by(Person.family_name, Person.name)).all()
@@ -189,10 +184,11 @@ def questions():
                                                    Question.person_id == ctx.person_id)
                             .order_by(Question.asked_at.desc())).all()
         return render_template("delivery/questions.html", ctx=ctx, open_rows=[], rows=rows, tutor=False)
-    courses = service.tutor_courses(ctx.person_id)
-    open_rows = db().scalars(select(Question).where(Question.course_id.in_(courses), Question.answer.is_(None))
+    # The launch's course only: a tutor role recorded for another course proves nothing now.
+    open_rows = db().scalars(select(Question).where(Question.course_id == ctx.course_id, Question.answer.is_(None))
                              .order_by(Question.asked_at)).all()
-    answered = db().scalars(select(Question).where(Question.course_id.in_(courses), Question.answer.is_not(None))
+    answered = db().scalars(select(Question).where(Question.course_id == ctx.course_id,
+                                                   Question.answer.is_not(None))
                             .order_by(Question.answered_at.desc()).limit(50)).all()
     return render_template("delivery/questions.html", ctx=ctx, open_rows=open_rows, rows=answered, tutor=True)
 
@@ -201,10 +197,7 @@ def questions():
 @launch_required(*TUTORS)
 def answer(question_id: int):
     ctx = current_context()
-    question = db().get(Question, question_id)
-    # Any course where this person is a tutor, on the same platform (same person row).
-    if question is None or question.course_id not in service.tutor_courses(ctx.person_id):
-        abort(404)
+    question = course_object(Question, question_id)
     try:
         service.answer(question, ctx.person_id, request.form.get("answer", ""))
     except DeliveryError as exc:
@@ -246,9 +239,8 @@ def dashboard_csv():
     if programme is None:
         abort(404)
     rows = service.cohort_progress(ctx.course_id, programme)
-    body = service.dashboard_csv(programme, rows, len(service.webinars(ctx.course_id)))
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="progress-{programme.code.lower()}-course-{ctx.course_id}.csv"'})
+    header, table = service.dashboard_table(programme, rows, len(service.webinars(ctx.course_id)))
+    return csv_response(f"progress-{programme.code.lower()}-course-{ctx.course_id}.csv", header, table)
 
 
 @bp.get("/s/<sid>/mentees")
@@ -258,8 +250,9 @@ def mentees():
     their work unless the provider allows it."""
     ctx = current_context()
     programme = course_programme()
-    subs = ctx.services.get("mentees") or []
-    ids = list(db().scalars(select(Person.id).where(Person.platform_id == ctx.platform_id, Person.sub.in_(subs))))
+    subs = mentee_subs()
+    ids = list(db().scalars(select(Person.id).where(Person.platform_id == ctx.platform_id,
+                                                    Person.sub.in_(sorted(subs)))))
     rows = service.cohort_progress(ctx.course_id, programme, person_ids=ids) if programme else []
     show_feedback = get_setting("MENTORS_SEE_FEEDBACK")
     feedback = service.released_feedback(ctx.course_id, ids) if show_feedback else {}

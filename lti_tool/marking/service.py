@@ -21,6 +21,7 @@ from ..models import (
     AGREED, DRAFT, FIRST, PARTICIPANT, RELEASED, RETURNED, SUBMITTED, Course, Enrolment, GradeOutbox, Mark, MarkEvent,
     Person, Platform, WriteupDoc, WriteupSubmission,
 )
+from ..paging import clamp_page, page_count
 from ..writeups.service import return_for_resubmission
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,9 @@ class QueueRow:
 
 
 def queue(course_id: int, template: WriteupTemplate, *, status: str = "", sort: str = "name",
-          page: int = 1) -> tuple[list[QueueRow], int, dict[str, int]]:
-    """One page of the course's participants with their write-up's status; and counts per status."""
+          page: object = 1) -> tuple[list[QueueRow], int, dict[str, int], int]:
+    """One page of the course's participants with their write-up's status; counts per status; and
+    the page shown (the one asked for, as the query string gave it, clamped to the pages there are)."""
     status_expr = func.coalesce(WriteupDoc.queue_status, "not started")
     base = (select(Person, WriteupDoc, status_expr.label("qstatus"))
             .join(Enrolment, and_(Enrolment.person_id == Person.id, Enrolment.course_id == course_id,
@@ -120,15 +122,16 @@ def queue(course_id: int, template: WriteupTemplate, *, status: str = "", sort: 
         "submitted": (WriteupDoc.submitted_at.is_(None), WriteupDoc.submitted_at, Person.id),
     }.get(sort, (name, Person.id))
     total = sum(counts.values()) if status not in QUEUE_STATUSES else counts.get(status, 0)
+    page = clamp_page(page, page_count(total, PAGE_SIZE))
     # The page shows whether each write-up was submitted and its latest moderation state: the
     # submissions come in one more query (their text stays unloaded), not one query per row.
     submissions = selectinload(WriteupDoc.submissions).load_only(
         WriteupSubmission.id, WriteupSubmission.doc_id, WriteupSubmission.attempt, WriteupSubmission.moderation)
     rows = db().execute(base.options(submissions).order_by(*order).limit(PAGE_SIZE)
-                        .offset(max(0, page - 1) * PAGE_SIZE)).all()
+                        .offset((page - 1) * PAGE_SIZE)).all()
     out = [QueueRow(person=p, doc=d, status=s) for p, d, s in rows]
     _attach_grades(out)
-    return out, total, counts
+    return out, total, counts, page
 
 
 def _attach_grades(rows: list[QueueRow]) -> None:

@@ -7,9 +7,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import select
 
 from ..auth import current_context, launch_required
+from ..content.model import WriteupTemplate
 from ..db import db
 from ..grades.delivery import kick, retry_now
 from ..models import AGREED, COURSE_ADMIN, FIRST, RELEASED, TUTOR, GradeOutbox, WriteupDoc
+from ..paging import page_count
+from ..permissions import course_object, valid_ids
 from ..writeups import service as writeups
 from ..writeups.views import _template_or_404
 from . import service
@@ -28,19 +31,19 @@ def queue(code: str, template_id: str):
     warning = service.sync_roster(ctx, force=request.args.get("refresh") == "1")
     status = request.args.get("status", "")
     sort = request.args.get("sort", "name")
-    page = max(1, request.args.get("page", 1, type=int))
-    rows, total, counts = service.queue(ctx.course_id, template, status=status, sort=sort, page=page)
-    pages = max(1, -(-total // service.PAGE_SIZE))
+    rows, total, counts, page = service.queue(ctx.course_id, template, status=status, sort=sort,
+                                              page=request.args.get("page"))
+    pages = page_count(total, service.PAGE_SIZE)
     return render_template("marking/queue.html", ctx=ctx, programme=programme, template=template, rows=rows,
                            total=total, counts=counts, status=status, sort=sort, page=page, pages=pages,
                            statuses=service.QUEUE_STATUSES, warning=warning,
                            rubric=programme.rubrics[template.rubric_id])
 
 
-def _doc_or_404(doc_id: int) -> WriteupDoc:
-    doc = db().get(WriteupDoc, doc_id)
-    # A tutor sees only their course's work.
-    if doc is None or doc.course_id != current_context().course_id:
+def _doc_or_404(doc_id: int, template: WriteupTemplate) -> WriteupDoc:
+    """A write-up of this template in the launch's course (a tutor sees only their course's work)."""
+    doc = course_object(WriteupDoc, doc_id)
+    if doc.template_ref != template.ref:
         abort(404)
     return doc
 
@@ -50,9 +53,7 @@ def _doc_or_404(doc_id: int) -> WriteupDoc:
 def mark(code: str, template_id: str, doc_id: int, error: str | None = None, status: int = 200):
     ctx = current_context()
     programme, template = _template_or_404(code, template_id)
-    doc = _doc_or_404(doc_id)
-    if doc.template_ref != template.ref:
-        abort(404)
+    doc = _doc_or_404(doc_id, template)
     submission = service.latest_submission(doc)
     rubric = programme.rubrics[template.rubric_id]
     first = service.mark_of(submission, FIRST) if submission else None
@@ -77,9 +78,9 @@ def mark(code: str, template_id: str, doc_id: int, error: str | None = None, sta
 def act(code: str, template_id: str, doc_id: int):
     ctx = current_context()
     programme, template = _template_or_404(code, template_id)
-    doc = _doc_or_404(doc_id)
+    doc = _doc_or_404(doc_id, template)
     submission = service.latest_submission(doc)
-    if submission is None or doc.template_ref != template.ref:
+    if submission is None:
         abort(404)
     rubric = programme.rubrics[template.rubric_id]
     action = request.form.get("action", "save")
@@ -112,6 +113,16 @@ def act(code: str, template_id: str, doc_id: int):
     return redirect(url_for("marking.mark", code=code, template_id=template_id, doc_id=doc_id), code=303)
 
 
+def _course_docs(ids: list[str], template: WriteupTemplate) -> list[WriteupDoc]:
+    """The write-ups of this template, among these ids, that are the launch's course's."""
+    wanted = valid_ids(ids)
+    docs = db().scalars(select(WriteupDoc).where(WriteupDoc.id.in_(wanted),
+                                                 WriteupDoc.course_id == current_context().course_id,
+                                                 WriteupDoc.template_ref == template.ref)).all() if wanted else []
+    order = {doc_id: n for n, doc_id in enumerate(wanted)}
+    return sorted(docs, key=lambda d: order[d.id])
+
+
 @bp.post("/s/<sid>/marking/<code>/<template_id>/release")
 @launch_required(*TUTORS)
 def bulk_release(code: str, template_id: str):
@@ -119,12 +130,8 @@ def bulk_release(code: str, template_id: str):
     ctx = current_context()
     programme, template = _template_or_404(code, template_id)
     rubric = programme.rubrics[template.rubric_id]
-    ids = [int(i) for i in request.form.getlist("doc") if i.isdigit()][:1000]
     released, skipped, entries = 0, [], []
-    for doc_id in ids:
-        doc = db().get(WriteupDoc, doc_id)
-        if doc is None or doc.course_id != ctx.course_id or doc.template_ref != template.ref:
-            continue
+    for doc in _course_docs(request.form.getlist("doc"), template):
         submission = service.latest_submission(doc)
         try:
             if submission is None:
@@ -150,7 +157,7 @@ def bulk_release(code: str, template_id: str):
 def progress(code: str, template_id: str):
     ctx = current_context()
     programme, template = _template_or_404(code, template_id)
-    ids = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()][:1000]
+    ids = valid_ids(request.args.get("ids", "").split(","))
     entries = db().scalars(select(GradeOutbox).where(GradeOutbox.id.in_(ids),
                                                      GradeOutbox.course_id == ctx.course_id)).all() if ids else []
     counts = {s: sum(1 for e in entries if e.status == s) for s in ("pending", "delivered", "failed")}
@@ -162,10 +169,7 @@ def progress(code: str, template_id: str):
 @bp.post("/s/<sid>/grades/<int:entry_id>/retry")
 @launch_required(*TUTORS)
 def retry(entry_id: int):
-    ctx = current_context()
-    entry = db().get(GradeOutbox, entry_id)
-    if entry is None or entry.course_id != ctx.course_id:
-        abort(404)
+    entry = course_object(GradeOutbox, entry_id)
     retry_now(entry)
     db().commit()
     kick(current_app._get_current_object())

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from ..extensions import csrf
 from ..db import db
 from ..db import utcnow
+from ..permissions import public
 from ..models import ACTIVE, Deployment, Platform, SandboxGrade, SandboxLineItem, SandboxLink
 from .platform import (
     LaunchSpec,
@@ -143,6 +144,7 @@ def _person(key: str | None) -> SandboxPerson:
 
 
 @bp.get("/")
+@public  # the sandbox VLE's own pages and APIs: open, or checked by their own tokens
 def course():
     ensure_registered(_setup())
     _ensure_home_link()
@@ -153,6 +155,7 @@ def course():
 
 
 @bp.get("/links/<int:link_id>")
+@public
 def open_link(link_id: int):
     """The course page with the tool in an iframe, as a VLE shows an LTI link."""
     link = db().get(SandboxLink, link_id) or abort(404)
@@ -163,6 +166,7 @@ def open_link(link_id: int):
 
 
 @bp.get("/initiate")
+@public
 def initiate():
     """Start a launch: send the browser to the tool's login initiation URL."""
     person = _person(request.args.get("as"))
@@ -174,6 +178,7 @@ def initiate():
 
 
 @bp.get("/auth")
+@public
 def authorize():
     """The platform's OIDC authorization endpoint: sign an id_token and post it to the tool."""
     args = request.args.to_dict()
@@ -208,6 +213,7 @@ def authorize():
 
 @bp.post("/token")
 @csrf.exempt  # server to server: the tool's signed client assertion is the credential
+@public
 def token():
     try:
         return jsonify(issue_access_token(_setup(), request.form.to_dict()))
@@ -216,6 +222,7 @@ def token():
 
 
 @bp.get("/add")
+@public
 def add_items():
     """The course's "add content" page: the tool's picker in an iframe (Deep Linking)."""
     person = _person(request.args.get("as", "tutor"))
@@ -226,6 +233,7 @@ def add_items():
 
 @bp.post("/deep-link-return")
 @csrf.exempt  # a signed JWT from the tool, checked below, not a form of this site
+@public
 def deep_link_return():
     """The platform's end of Deep Linking: check the tool's signed response, add the items."""
     try:
@@ -277,6 +285,7 @@ def _line_item_json(item: SandboxLineItem) -> dict:
 
 @bp.route("/lineitems", methods=["GET", "POST"])
 @csrf.exempt  # bearer-token API
+@public
 def line_items():
     if not _authorised(*AGS_SCOPES):
         return jsonify({"error": "unauthorized"}), 401
@@ -298,6 +307,7 @@ def line_items():
 
 
 @bp.get("/lineitems/<int:item_id>")
+@public
 def line_item(item_id: int):
     if not _authorised(*AGS_SCOPES):
         return jsonify({"error": "unauthorized"}), 401
@@ -307,6 +317,7 @@ def line_item(item_id: int):
 
 @bp.post("/lineitems/<int:item_id>/scores")
 @csrf.exempt  # bearer-token API
+@public
 def scores(item_id: int):
     if not _authorised(SCORE_SCOPE):
         return jsonify({"error": "unauthorized"}), 401
@@ -327,6 +338,7 @@ def scores(item_id: int):
 
 
 @bp.get("/memberships")
+@public
 def memberships():
     if not _authorised(NRPS_SCOPE):
         return jsonify({"error": "unauthorized"}), 401
@@ -336,6 +348,7 @@ def memberships():
 
 
 @bp.get("/gradebook")
+@public
 def gradebook():
     """What the sandbox VLE's gradebook holds: every score the tool sent through AGS."""
     columns = db().scalars(select(SandboxLineItem).order_by(SandboxLineItem.id)).all()
@@ -346,5 +359,6 @@ def gradebook():
 
 
 @bp.get("/jwks.json")
+@public
 def jwks():
     return jsonify(_setup().jwks())
