@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select
 from ..content import Activity, Programme
 from ..db import db, utcnow
 from ..models import DRAFT, SUBMITTED, ActivitySubmission, ActivityWork
+from ..versioned import get_or_create, save_over
 
 MAX_ANSWER_CHARS = 20000
 
@@ -45,15 +46,10 @@ def clean_answers(activity: Activity, raw: dict) -> dict[str, str]:
 
 
 def get_work(person_id: int, course_id: int, activity: Activity, *, create: bool = False) -> Optional[ActivityWork]:
-    work = db().scalar(select(ActivityWork).where(
-        ActivityWork.person_id == person_id, ActivityWork.course_id == course_id,
-        ActivityWork.activity_ref == activity.ref))
-    if work is None and create:
-        work = ActivityWork(person_id=person_id, course_id=course_id, activity_ref=activity.ref,
-                            answers={}, version=0, status=DRAFT)
-        db().add(work)
-        db().flush()
-    return work
+    key = {"person_id": person_id, "course_id": course_id, "activity_ref": activity.ref}
+    if create:  # two tabs' first saves at once make one row
+        return get_or_create(ActivityWork, key, {"answers": {}, "version": 0, "status": DRAFT})
+    return db().scalar(select(ActivityWork).filter_by(**key))
 
 
 class Conflict(Exception):
@@ -63,15 +59,12 @@ class Conflict(Exception):
 
 
 def save_draft(work: ActivityWork, answers: dict[str, str], base_version: Optional[int]) -> ActivityWork:
-    """Save a draft. A save based on an older version than the stored one was made without seeing
-    a change from another tab or device: refuse it instead of overwriting that change."""
-    if base_version is not None and base_version != work.version:
+    """Save a draft over the version the page was based on. A save based on an older version was
+    made without seeing a change from another tab or device: refuse it instead of overwriting
+    that change. The check is in the UPDATE itself, so two tabs saving at once cannot both pass it.
+    Editing after submitting starts a new draft; the submissions stay."""
+    if not save_over(work, base_version, {"answers": answers, "status": DRAFT, "updated_at": utcnow()}):
         raise Conflict(work)
-    work.answers = answers
-    work.version += 1
-    work.updated_at = utcnow()
-    if work.status == SUBMITTED:
-        work.status = DRAFT  # editing after submitting starts a new draft; submissions stay
     return work
 
 
@@ -94,15 +87,47 @@ def missing_answers(activity: Activity, answers: dict[str, str]) -> list[str]:
     return [q.prompt for q in activity.questions if not (answers.get(q.id) or "").strip()]
 
 
-def submit(work: ActivityWork, activity: Activity, answers: dict[str, str]) -> ActivitySubmission:
+@dataclass(frozen=True)
+class Submitted:
+    submission: ActivitySubmission
+    new: bool  # False: these very answers were already submitted (a second click, another tab)
+
+
+def latest_submission(work: ActivityWork) -> Optional[ActivitySubmission]:
+    return db().scalar(select(ActivitySubmission).where(ActivitySubmission.work_id == work.id)
+                       .order_by(ActivitySubmission.id.desc()).limit(1))
+
+
+def _already_submitted(work: ActivityWork, answers: dict[str, str]) -> Optional[ActivitySubmission]:
+    """The submission of exactly these answers, if submitting them again would only repeat it."""
+    if work.status != SUBMITTED:
+        return None
+    last = latest_submission(work)
+    return last if last is not None and last.answers == answers else None
+
+
+def submit(work: ActivityWork, activity: Activity, answers: dict[str, str], base_version: Optional[int]) -> Submitted:
+    """Submit the answers over the version the page was based on. The draft becomes submitted in one
+    conditional UPDATE, so of several submits of one page at once only one records a submission
+    (and sends a score); the others, like a repeated submit, find these answers submitted and get
+    that submission. Different answers over a version that moved on are a Conflict. Resubmitting
+    new answers later (from the current version) adds a submission: earlier ones stay."""
+    repeated = _already_submitted(work, answers)
+    if repeated is not None:
+        return Submitted(repeated, new=False)
+    now = utcnow()
+    if not save_over(work, base_version, {"answers": answers, "status": SUBMITTED, "submitted_at": now,
+                                          "updated_at": now}):
+        repeated = _already_submitted(work, answers)
+        if repeated is not None:
+            return Submitted(repeated, new=False)
+        raise Conflict(work)
     score, _ = mark(activity, answers)
-    work.answers = answers
-    work.version += 1
-    work.status, work.submitted_at, work.updated_at = SUBMITTED, utcnow(), utcnow()
-    submission = ActivitySubmission(work_id=work.id, answers=dict(answers), submitted_at=work.submitted_at,
-                                    score=score, max_score=activity.max_score)
+    submission = ActivitySubmission(work_id=work.id, answers=dict(answers), submitted_at=now, score=score,
+                                    max_score=activity.max_score)
     db().add(submission)
-    return submission
+    db().flush()
+    return Submitted(submission, new=True)
 
 
 @dataclass

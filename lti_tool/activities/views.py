@@ -14,7 +14,7 @@ from ..grades.delivery import kick
 from ..grades.outbox import enqueue_score
 from sqlalchemy import bindparam, select
 
-from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, Question, WriteupDoc
+from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, ActivityWork, Question, WriteupDoc
 from .service import (
     AnswerError,
     Conflict,
@@ -50,7 +50,7 @@ _WRITEUP_STATUS = select(WriteupDoc.template_ref, WriteupDoc.status).where(
 
 
 @bp.get("/s/<sid>/programme")
-@launch_required()
+@launch_required(PARTICIPANT, TUTOR, COURSE_ADMIN)  # mentors have their mentees page
 def programme_home():
     ctx = current_context()
     programme = course_programme()
@@ -68,7 +68,7 @@ def programme_home():
 
 
 @bp.get("/s/<sid>/activities/<code>/<activity_id>")
-@launch_required()
+@launch_required(PARTICIPANT, TUTOR, COURSE_ADMIN)  # mentors have their mentees page
 def activity_page(code: str, activity_id: str):
     ctx = current_context()
     programme, activity = _activity_or_404(code, activity_id)
@@ -126,40 +126,56 @@ def save_or_submit(code: str, activity_id: str):
     except AnswerError as exc:
         db().rollback()
         return _redisplay(programme, activity, raw, str(exc))
-    if request.form.get("action") != "submit":
-        base = request.form.get("version", type=int)
-        try:
-            save_draft(work, answers, base)
-        except Conflict:
-            db().rollback()
-            return _redisplay(programme, activity, raw, "This activity was changed in another tab or on another "
-                              "device since you opened it. Your text below has not been saved: copy anything you "
-                              "need, then reload the page to see the other version.", status=409)
-        db().commit()
-        flash("Draft saved.")
-        return redirect(url_for("activities.activity_page", code=code, activity_id=activity_id), code=303)
-    missing = missing_answers(activity, answers)
+    base = request.form.get("version", type=int)
+    missing = missing_answers(activity, answers) if request.form.get("action") == "submit" else []
+    if request.form.get("action") == "submit" and not missing:
+        return _submit(programme, activity, work, answers, raw, base)
+    try:
+        save_draft(work, answers, base)
+    except Conflict:
+        db().rollback()
+        return _redisplay(programme, activity, raw, CHANGED_ELSEWHERE, status=409)
+    db().commit()
     if missing:
-        save_draft(work, answers, None)
-        db().commit()
         return _redisplay(programme, activity, raw, "Answer every question before submitting. Your draft "
                           f"is saved. Still to answer: {'; '.join(m[:80] for m in missing)}")
-    submission = submit(work, activity, answers)
-    db().flush()
-    if activity.auto_marked:
-        entry = enqueue_score(ctx, resource_id=activity.ref, label=activity.title,
-                              score_given=submission.score, score_maximum=activity.max_score,
-                              activity_progress="Completed", grading_progress="FullyGraded",
-                              source="activity", source_id=submission.id)
+    flash("Draft saved.")
+    return redirect(url_for("activities.activity_page", code=code, activity_id=activity_id), code=303)
+
+
+def _submit(programme: Programme, activity: Activity, work: ActivityWork, answers: dict[str, str], raw: dict,
+            base: int | None):
+    """Submit. Only the request that records the submission sends the score; a repeated submit (a
+    second click, or another tab sending the same answers at the same moment) is shown the
+    submission already made."""
+    ctx = current_context()
+    try:
+        done = submit(work, activity, answers, base)
+    except Conflict:
+        db().rollback()
+        return _redisplay(programme, activity, raw, CHANGED_ELSEWHERE, status=409)
+    submission = done.submission
+    scored = f" You scored {submission.score} out of {activity.max_score}." if activity.auto_marked else ""
+    if not done.new:
+        db().rollback()
+        flash(f"Already submitted at {submission.submitted_at:%H:%M UTC}: nothing else was recorded.{scored}")
+    else:
+        entry = None
+        if activity.auto_marked:
+            entry = enqueue_score(ctx, resource_id=activity.ref, label=activity.title,
+                                  score_given=submission.score, score_maximum=activity.max_score,
+                                  activity_progress="Completed", grading_progress="FullyGraded",
+                                  source="activity", source_id=submission.id)
         db().commit()
         if entry is not None:
             kick(current_app._get_current_object())
-    else:
-        db().commit()
-    log.info("activity submitted: %s by person %s in course %s", activity.ref, ctx.person_id, ctx.course_id)
-    flash("Submitted. Well done." if not activity.auto_marked
-          else f"Submitted. You scored {submission.score} out of {activity.max_score}.")
-    return redirect(url_for("activities.activity_page", code=code, activity_id=activity_id), code=303)
+        log.info("activity submitted: %s by person %s in course %s", activity.ref, ctx.person_id, ctx.course_id)
+        flash(f"Submitted.{scored}" if activity.auto_marked else "Submitted. Well done.")
+    return redirect(url_for("activities.activity_page", code=programme.code, activity_id=activity.id), code=303)
+
+
+CHANGED_ELSEWHERE = ("This activity was changed in another tab or on another device since you opened it. Your text "
+                     "below has not been saved: copy anything you need, then reload the page to see the other version.")
 
 
 def _redisplay(programme: Programme, activity: Activity, raw: dict, error: str, status: int = 400):

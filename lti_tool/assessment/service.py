@@ -19,6 +19,7 @@ from ..db import db, utcnow
 from ..grades.outbox import enqueue_score
 from ..lti.context import LaunchContext
 from ..models import PARTICIPANT, Enrolment, GradeOutbox, Person
+from ..versioned import get_or_create
 from .models import (
     AGREED, DRAFT, FAIL, FAILED, FIRST, PASS, PASSED, SECOND, SECOND_FOR_FAIL, SECOND_REQUESTED, SECOND_SAMPLED,
     SUBMITTED, VOIDED, AssessmentAttempt, AssessmentEvent, AssessmentMark, AssessmentWindow,
@@ -290,18 +291,16 @@ def queue(course_id: int, cfg: AssessmentConfig, window: AssessmentWindow,
 def get_attempt(window: AssessmentWindow, person_id: int, *, create: bool = False,
                 all_windows: Optional[list[AssessmentWindow]] = None, cfg: Optional[AssessmentConfig] = None
                 ) -> Optional[AssessmentAttempt]:
-    attempt = db().scalar(select(AssessmentAttempt).where(AssessmentAttempt.window_id == window.id,
-                                                          AssessmentAttempt.person_id == person_id))
+    key = {"window_id": window.id, "person_id": person_id}
+    attempt = db().scalar(select(AssessmentAttempt).filter_by(**key))
     if attempt is None and create:
         number = 1
         if all_windows is not None and cfg is not None:
             number = attempt_number(all_windows, attempts_by_person(window.course_id, cfg, person_id).get(person_id, {}),
                                     window)
-        attempt = AssessmentAttempt(window_id=window.id, person_id=person_id, course_id=window.course_id,
-                                    attempt_no=number, answers={}, version=0, status=DRAFT)
-        attempt.window = window
-        db().add(attempt)
-        db().flush()
+        # Two tabs' first saves at once make one attempt.
+        attempt = get_or_create(AssessmentAttempt, key, {"course_id": window.course_id, "attempt_no": number,
+                                                         "answers": {}, "version": 0, "status": DRAFT})
     return attempt
 
 
@@ -338,17 +337,6 @@ def can_edit(window: AssessmentWindow, attempt: Optional[AssessmentAttempt], now
     return None
 
 
-def save_draft(attempt: AssessmentAttempt, cfg: AssessmentConfig, answers: dict[str, str],
-               base_version: Optional[int]) -> AssessmentAttempt:
-    if base_version is not None and base_version != attempt.version:
-        raise Conflict(attempt)
-    attempt.answers = answers
-    attempt.version += 1
-    attempt.word_count = total_words(cfg, answers)
-    attempt.updated_at = utcnow()
-    return attempt
-
-
 def submission_problems(cfg: AssessmentConfig, answers: dict[str, str]) -> list[str]:
     out = [f"“{q.prompt}” has no answer yet." for q in cfg.questions if not (answers.get(q.id) or "").strip()]
     count = total_words(cfg, answers)
@@ -358,18 +346,7 @@ def submission_problems(cfg: AssessmentConfig, answers: dict[str, str]) -> list[
     return out
 
 
-def submit(ctx: LaunchContext, cfg: AssessmentConfig, attempt: AssessmentAttempt) -> None:
-    now = utcnow()
-    attempt.status, attempt.submitted_at = SUBMITTED, now
-    attempt.word_count = total_words(cfg, attempt.answers)
-    attempt.late = now > attempt.deadline()
-    record(attempt.course_id, ctx.person_id, "response submitted" + (" late" if attempt.late else ""),
-           attempt=attempt, words=attempt.word_count, deadline=attempt.deadline().isoformat())
-    # The gradebook hears that it waits for marking (no score yet).
-    enqueue_score(ctx, resource_id=cfg.ref, label=cfg.title, score_given=None, score_maximum=1,
-                  activity_progress="Submitted", grading_progress="PendingManual",
-                  comment=("Submitted after the deadline (late)." if attempt.late else None),
-                  source=SOURCE_SUBMITTED, source_id=attempt.id)
+# Saving a draft and submitting it (conditional updates, one submission): responses.py.
 
 
 # -- extensions and voiding --------------------------------------------------------------------

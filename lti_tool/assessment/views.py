@@ -19,19 +19,23 @@ from ..auth import autosave_payload, current_context, launch_required, require_i
 from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme
 from ..core.views import register_item_resolver
+from ..csv_export import csv_response
 from ..db import db, utcnow
 from ..grades.delivery import kick
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Person
+from ..permissions import course_participant, mentee_subs, public_static, valid_id
 from . import engagement as eng
-from . import service
+from . import responses, service
 from .models import (  # importing the models registers the assessment tables
-    AGREED, FIRST, SECOND, SUBMITTED, AssessmentAttendance, AssessmentParticipant, AssessmentWindow,
+    AGREED, FIRST, SECOND, SUBMITTED, AssessmentAttempt, AssessmentAttendance, AssessmentParticipant,
+    AssessmentWindow,
 )
 from .pack import AssessmentConfig, words
 from .service import AssessmentError, Conflict
 
 log = logging.getLogger(__name__)
 bp = Blueprint("assessment", __name__, static_folder="static", static_url_path="/assessment-static")
+bp.record_once(public_static)  # the assessment's own static files: open to anyone
 TUTORS = (TUTOR, COURSE_ADMIN)
 _DFE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 RACE = "Someone else changed this at the same moment. Nothing was saved from this request: reload the page and try again."
@@ -76,9 +80,10 @@ def _config_or_404(code: str) -> AssessmentConfig:
 
 
 def _window_or_404(cfg: AssessmentConfig, number: int) -> AssessmentWindow:
+    number = valid_id(number)  # a number too large for the database names no window
     window = db().scalar(select(AssessmentWindow).where(AssessmentWindow.course_id == current_context().course_id,
                                                         AssessmentWindow.item_ref == cfg.ref,
-                                                        AssessmentWindow.number == number))
+                                                        AssessmentWindow.number == number)) if number else None
     if window is None:
         abort(404)
     return window
@@ -170,7 +175,7 @@ def autosave(code: str, number: int):
         attempt = attempt or service.get_attempt(window, ctx.person_id, create=True,
                                                  all_windows=service.windows(ctx.course_id, cfg), cfg=cfg)
         base = payload.get("version")
-        service.save_draft(attempt, cfg, answers, base if isinstance(base, int) else None)
+        responses.save_draft(attempt, cfg, answers, base if isinstance(base, int) else None)
         db().commit()
     except AssessmentError as exc:
         db().rollback()
@@ -202,7 +207,7 @@ def save_or_submit(code: str, number: int):
     attempt = service.get_attempt(window, ctx.person_id)
     blocked = service.can_edit(window, attempt, now)
     if blocked:
-        return _render_response(cfg, status=409, error=blocked)
+        return _repeated_submit(cfg, attempt, raw) or _render_response(cfg, status=409, error=blocked)
     try:
         answers = service.clean_answers(cfg, raw)
     except AssessmentError as exc:
@@ -211,16 +216,16 @@ def save_or_submit(code: str, number: int):
     try:
         attempt = attempt or service.get_attempt(window, ctx.person_id, create=True,
                                                  all_windows=service.windows(ctx.course_id, cfg), cfg=cfg)
-        service.save_draft(attempt, cfg, answers, request.form.get("version", type=int))
+        responses.save_draft(attempt, cfg, answers, request.form.get("version", type=int))
     except IntegrityError:
         db().rollback()
         return _render_response(cfg, answers=raw, status=409, error=RACE)
-    except Conflict:
+    except (Conflict, responses.Closed) as exc:  # another tab saved or submitted first: this text is shown back
         db().rollback()
-        return _render_response(cfg, answers=raw, status=409,
-                                error="Your response was changed in another tab or on another device since you opened "
-                                      "this page. What you see here has not been saved: copy what you need, then "
-                                      "reload to see the other version.")
+        return _repeated_submit(cfg, attempt, raw) or _render_response(
+            cfg, answers=raw, status=409, error=str(exc) if isinstance(exc, responses.Closed) else
+            "Your response was changed in another tab or on another device since you opened this page. What you "
+            "see here has not been saved: copy what you need, then reload to see the other version.")
     if request.form.get("action") != "submit":
         db().commit()
         flash("Draft saved.")
@@ -232,7 +237,7 @@ def save_or_submit(code: str, number: int):
         db().commit()  # the draft is kept; only the submission is refused
         return _render_response(cfg, answers=answers, problems=problems, status=400,
                                 error="Not submitted yet. Your draft is saved; put these right, then submit again.")
-    service.submit(ctx, cfg, attempt)
+    responses.submit(ctx, cfg, attempt)
     db().commit()
     kick(current_app._get_current_object())
     log.info("assessment submitted: %s window %s by person %s%s", cfg.ref, window.number, ctx.person_id,
@@ -240,6 +245,22 @@ def save_or_submit(code: str, number: int):
     flash("Submitted." + (" The deadline had passed, so it is recorded as late." if attempt.late else "")
           + " Your tutor will mark it; you will see the outcome here.")
     return redirect(url_for("assessment.response", code=code), code=303)
+
+
+def _repeated_submit(cfg: AssessmentConfig, attempt: AssessmentAttempt | None, raw: dict):
+    """A submit of exactly the response that stands submitted (a second click, or another tab
+    sending the same page at the same moment) is shown that one submission, as a success."""
+    if request.form.get("action") != "submit":
+        return None
+    try:
+        answers = service.clean_answers(cfg, raw)
+    except AssessmentError:
+        return None
+    if not responses.already_submitted(attempt, answers):
+        return None
+    flash(f"Already submitted on {service.fmt_utc(attempt.submitted_at)}. Your tutor will mark it; you will see the "
+          "outcome here.")
+    return redirect(url_for("assessment.response", code=cfg.programme), code=303)
 
 
 # -- tutors: windows and the marking queue ---------------------------------------------------------
@@ -327,22 +348,13 @@ def case_preview(code: str, case_id: str):
 
 # -- tutors: one participant in one window -------------------------------------------------------
 
-def _participant_or_404(person_id: int) -> Person:
-    ctx = current_context()
-    person = db().get(Person, person_id)
-    # A tutor sees only their own course's participants.
-    if person is None or not service.is_participant(ctx.course_id, person_id):
-        abort(404)
-    return person
-
-
 @bp.get("/s/<sid>/assessment/<code>/marking/windows/<int:number>/<int:person_id>")
 @launch_required(*TUTORS)
 def mark(code: str, number: int, person_id: int, error: str | None = None, status: int = 200):
     ctx = current_context()
     cfg = _config_or_404(code)
     window = _window_or_404(cfg, number)
-    person = _participant_or_404(person_id)
+    person = course_participant(person_id)
     attempt = service.get_attempt(window, person.id)
     now = utcnow()
     first = attempt.mark(FIRST) if attempt else None
@@ -380,7 +392,7 @@ def act(code: str, number: int, person_id: int):
     ctx = current_context()
     cfg = _config_or_404(code)
     window = _window_or_404(cfg, number)
-    person = _participant_or_404(person_id)
+    person = course_participant(person_id)
     action = request.form.get("action", "")
     attempt = service.get_attempt(window, person.id)
     try:
@@ -434,10 +446,6 @@ def act(code: str, number: int, person_id: int):
 
 # -- engagement ----------------------------------------------------------------------------------
 
-def _mentees() -> list[str]:
-    return current_context().services.get("mentees") or []
-
-
 @bp.get("/s/<sid>/assessment/<code>/engagement")
 @launch_required()
 def engagement(code: str):
@@ -447,7 +455,10 @@ def engagement(code: str):
         me = eng.compute(ctx.course_id, cfg, [db().get(Person, ctx.person_id)])[0]
         return render_template("assessment/engagement_person.html", ctx=ctx, cfg=cfg, pe=me, own=True,
                                programme=service.programme_of(cfg))
-    people = eng.for_mentor(ctx.course_id, cfg, _mentees()) if ctx.role == MENTOR else eng.compute(ctx.course_id, cfg)
+    if ctx.role == MENTOR:
+        people = eng.for_mentor(ctx.course_id, cfg, sorted(mentee_subs()))  # their own mentees only
+    else:
+        people = eng.compute(ctx.course_id, cfg)
     attendance = {}
     if ctx.role in TUTORS:
         attendance = dict(db().execute(
@@ -457,24 +468,12 @@ def engagement(code: str):
                            programme=service.programme_of(cfg), mentor=ctx.role == MENTOR)
 
 
-def _visible_person(person_id: int) -> Person:
-    ctx = current_context()
-    person = db().get(Person, person_id)
-    if person is None or not service.is_participant(ctx.course_id, person_id):
-        abort(404)
-    if ctx.role == MENTOR and person.sub not in set(_mentees()):
-        abort(404)  # mentors see their own mentees only
-    if ctx.role not in TUTORS + (MENTOR,):
-        abort(403)
-    return person
-
-
 @bp.get("/s/<sid>/assessment/<code>/engagement/<int:person_id>")
 @launch_required(TUTOR, COURSE_ADMIN, MENTOR)
 def engagement_person(code: str, person_id: int, error: str | None = None, status: int = 200):
     ctx = current_context()
     cfg = _config_or_404(code)
-    person = _visible_person(person_id)
+    person = course_participant(person_id)  # mentors: their own mentees only
     pe = eng.compute(ctx.course_id, cfg, [person])[0]
     return render_template("assessment/engagement_person.html", ctx=ctx, cfg=cfg, pe=pe, own=False, error=error,
                            programme=service.programme_of(cfg)), status
@@ -485,7 +484,7 @@ def engagement_person(code: str, person_id: int, error: str | None = None, statu
 def set_participant_id(code: str, person_id: int):
     ctx = current_context()
     _config_or_404(code)
-    person = _visible_person(person_id)
+    person = course_participant(person_id)
     value = (request.form.get("dfe_participant_id") or "").strip()
     if value and not _DFE_ID.match(value):
         return engagement_person(code, person_id, status=400,
@@ -577,9 +576,9 @@ def _filename(cfg: AssessmentConfig, ext: str) -> str:
 @launch_required(*TUTORS)
 def outcomes_csv(code: str):
     cfg = _config_or_404(code)
-    body = eng.to_csv(cfg, eng.compute(current_context().course_id, cfg))
-    return Response("\ufeff" + body, mimetype="text/csv", headers={  # the BOM: Excel reads UTF-8 names right
-        "Content-Disposition": f'attachment; filename="{_filename(cfg, "csv")}"', "Cache-Control": "private, no-store"})
+    columns = eng.report_columns(cfg)
+    rows = eng.report_rows(cfg, eng.compute(current_context().course_id, cfg))
+    return csv_response(_filename(cfg, "csv"), columns, ([row[c] for c in columns] for row in rows))
 
 
 @bp.get("/s/<sid>/assessment/<code>/outcomes.json")

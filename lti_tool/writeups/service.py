@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..content import catalogue
 from ..content.model import Programme, WriteupTemplate, WSection
 from ..db import db, utcnow
 from ..models import DRAFT, RETURNED, SUBMITTED, WriteupDoc, WriteupSubmission, WriteupVersion
+from ..versioned import get_or_create, save_over, update_if
 
 TEXT_LIMIT = 60000
 REFERENCE_FIELDS = ("author", "year", "title", "source")
@@ -275,18 +276,18 @@ def problems_for_submission(template: WriteupTemplate, programme: Programme, con
 
 
 def get_doc(person_id: int, course_id: int, template: WriteupTemplate, *, create: bool = False) -> Optional[WriteupDoc]:
-    doc = db().scalar(select(WriteupDoc).where(WriteupDoc.person_id == person_id, WriteupDoc.course_id == course_id,
-                                               WriteupDoc.template_ref == template.ref))
-    if doc is None and create:
-        doc = WriteupDoc(person_id=person_id, course_id=course_id, template_ref=template.ref,
-                         content=blank_content(template), version=0, status=DRAFT)
-        db().add(doc)
-        db().flush()
-    return doc
+    key = {"person_id": person_id, "course_id": course_id, "template_ref": template.ref}
+    if create:  # two tabs' first saves at once make one document
+        return get_or_create(WriteupDoc, key, {"content": blank_content(template), "version": 0, "status": DRAFT,
+                                               "queue_status": DRAFT})
+    return db().scalar(select(WriteupDoc).filter_by(**key))
+
+
+EDITABLE = (DRAFT, RETURNED)
 
 
 def editable(doc: Optional[WriteupDoc]) -> bool:
-    return doc is None or doc.status in (DRAFT, RETURNED)
+    return doc is None or doc.status in EDITABLE
 
 
 def _snapshot(doc: WriteupDoc, template: WriteupTemplate, reason: str) -> None:
@@ -304,28 +305,45 @@ def _snapshot(doc: WriteupDoc, template: WriteupTemplate, reason: str) -> None:
 
 def save(doc: WriteupDoc, template: WriteupTemplate, content: dict, base_version: Optional[int],
          reason: str = "autosave") -> WriteupDoc:
+    """Save over the version the page was based on, while the write-up is editable: one conditional
+    UPDATE, so of two tabs saving the same version at once one is saved and the other refused
+    (Conflict, or ReadOnly if it was submitted meanwhile). The version row, if one is due, is
+    written after it in the same transaction with the new number."""
     if not editable(doc):
         raise ReadOnly()
-    if base_version is not None and base_version != doc.version:
-        raise Conflict(doc)
-    doc.content = content
-    doc.version += 1
-    doc.updated_at = utcnow()
-    db().flush()
+    if not save_over(doc, base_version, {"content": content, "updated_at": utcnow()},
+                     WriteupDoc.status.in_(EDITABLE)):
+        raise ReadOnly() if not editable(doc) else Conflict(doc)
     _snapshot(doc, template, reason)
     return doc
 
 
 def submit(doc: WriteupDoc, template: WriteupTemplate) -> WriteupSubmission:
-    attempt = len(doc.submissions) + 1
+    """Submit the version just saved by this request's save() (whose UPDATE holds the row until
+    commit): editable -> submitted as a conditional UPDATE, then the next attempt number."""
+    now = utcnow()
+    if not update_if(doc, [WriteupDoc.version == doc.version, WriteupDoc.status.in_(EDITABLE)],
+                     {"status": SUBMITTED, "queue_status": SUBMITTED, "submitted_at": now}):
+        raise ReadOnly() if not editable(doc) else Conflict(doc)
+    attempt = 1 + (db().scalar(select(func.max(WriteupSubmission.attempt))
+                               .where(WriteupSubmission.doc_id == doc.id)) or 0)
     _snapshot(doc, template, "submitted")
     submission = WriteupSubmission(doc_id=doc.id, attempt=attempt, version=doc.version, content=dict(doc.content),
-                                   word_count=word_count(template, doc.content), submitted_at=utcnow())
-    doc.status = doc.queue_status = SUBMITTED
-    doc.submitted_at = submission.submitted_at
+                                   word_count=word_count(template, doc.content), submitted_at=now)
     db().add(submission)
     db().flush()
     return submission
+
+
+def already_submitted(doc: Optional[WriteupDoc], content: dict) -> Optional[WriteupSubmission]:
+    """The submission holding exactly this content, if the write-up stands submitted: submitting
+    it again (a second click, or another tab sending the same page at the same moment) only
+    repeats that submission."""
+    if doc is None or doc.status != SUBMITTED:
+        return None
+    last = db().scalar(select(WriteupSubmission).where(WriteupSubmission.doc_id == doc.id)
+                       .order_by(WriteupSubmission.attempt.desc()).limit(1))
+    return last if last is not None and last.content == content else None
 
 
 def return_for_resubmission(submission: WriteupSubmission, feedback: str) -> None:

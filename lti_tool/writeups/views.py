@@ -6,6 +6,8 @@ import logging
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
                    url_for)
 
+from sqlalchemy import select
+
 from ..extensions import csrf
 from ..auth import autosave_payload, current_context, launch_required, require_item
 from ..content.items import CatalogueItem, register_item_source
@@ -13,7 +15,8 @@ from ..content.model import Programme, WriteupTemplate
 from ..db import db
 from ..grades.delivery import kick
 from ..grades.outbox import ags_timestamp, enqueue_score
-from ..models import PARTICIPANT, Person, WriteupDoc, WriteupSubmission, WriteupVersion
+from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Person, WriteupDoc, WriteupSubmission, WriteupVersion
+from ..permissions import Allow, course_object, require_submitted, valid_id
 from . import service
 from .service import ContentError, Conflict, ReadOnly
 
@@ -78,7 +81,7 @@ def _render(programme, template, doc, content, *, error=None, problems=None, sta
 
 
 @bp.get("/s/<sid>/writeups/<code>/<template_id>")
-@launch_required()
+@launch_required(PARTICIPANT, TUTOR, COURSE_ADMIN)  # tutors see the template; mentors have their mentees page
 def editor(code: str, template_id: str):
     ctx = current_context()
     programme, template = _template_or_404(code, template_id)
@@ -109,7 +112,7 @@ def autosave(code: str, template_id: str):
         return jsonify({"error": str(exc)}), 400
     except ReadOnly:
         db().rollback()
-        return jsonify({"error": "This write-up has been submitted and is read-only until your tutor returns it."}), 409
+        return jsonify({"error": READ_ONLY}), 409
     except Conflict as exc:
         db().rollback()
         return jsonify({"error": "conflict", "version": exc.doc.version,
@@ -131,8 +134,8 @@ def save_or_submit(code: str, template_id: str):
         _set_school(doc, request.form.get("m.school"))
     if not service.editable(doc):
         db().rollback()
-        return _render(programme, template, doc, doc.content, status=409,
-                       error="This write-up has been submitted and is read-only until your tutor returns it.")
+        return _repeated_submit(programme, template, doc, pairs, action) or _render(
+            programme, template, doc, doc.content, status=409, error=READ_ONLY)
     try:
         content = service.pairs_to_content(template, programme, pairs, doc.content)
         anchor = service.apply_row_action(template, content, action)
@@ -141,11 +144,13 @@ def save_or_submit(code: str, template_id: str):
     except ContentError as exc:
         db().rollback()
         return _render(programme, template, doc, _echo(template, programme, pairs, doc), error=str(exc), status=400)
-    except Conflict:
+    except (Conflict, ReadOnly) as exc:  # another tab saved or submitted first: this text is shown back, unsaved
         db().rollback()
-        return _render(programme, template, doc, _echo(template, programme, pairs, doc), status=409,
-                       error="This write-up was changed in another tab or on another device since you opened it. "
-                             "What you see here has not been saved: copy what you need, then reload to see the other version.")
+        return _repeated_submit(programme, template, doc, pairs, action) or _render(
+            programme, template, doc, _echo(template, programme, pairs, doc), status=409,
+            error=READ_ONLY if isinstance(exc, ReadOnly) else
+            "This write-up was changed in another tab or on another device since you opened it. "
+            "What you see here has not been saved: copy what you need, then reload to see the other version.")
     if anchor:
         db().commit()
         return redirect(url_for("writeups.editor", code=code, template_id=template_id) + f"#sec-{anchor}", code=303)
@@ -165,6 +170,21 @@ def save_or_submit(code: str, template_id: str):
     log.info("write-up submitted: %s attempt %s by person %s", template.ref, submission.attempt, ctx.person_id)
     flash(f"Submitted (attempt {submission.attempt}). Your tutor will mark it; it is read-only until then.")
     return redirect(url_for("writeups.editor", code=code, template_id=template_id), code=303)
+
+
+READ_ONLY = "This write-up has been submitted and is read-only until your tutor returns it."
+
+
+def _repeated_submit(programme: Programme, template: WriteupTemplate, doc: WriteupDoc, pairs: list, action: str):
+    """A submit of exactly what stands submitted (a second click, or another tab sending the same
+    page at the same moment) is shown that one submission, as a success: never a second attempt."""
+    if action != "submit":
+        return None
+    submission = service.already_submitted(doc, _echo(template, programme, pairs, doc))
+    if submission is None:
+        return None
+    flash(f"Already submitted (attempt {submission.attempt}). Your tutor will mark it; it is read-only until then.")
+    return redirect(url_for("writeups.editor", code=programme.code, template_id=template.id), code=303)
 
 
 def _set_school(doc, value) -> None:
@@ -203,6 +223,18 @@ def _tell_gradebook(programme: Programme, template: WriteupTemplate, submission:
                   source="writeup-submitted", source_id=submission.id, extra=extra)
 
 
+def _version_or_404(doc: WriteupDoc | None, version: int) -> WriteupVersion:
+    """The saved version of this document (404 if there is none, or no document)."""
+    number = valid_id(version)  # a number too large for the database names no version
+    row = None
+    if doc is not None and number is not None:
+        row = db().scalar(select(WriteupVersion).where(WriteupVersion.doc_id == doc.id,
+                                                       WriteupVersion.version == number))
+    if row is None:
+        abort(404)
+    return row
+
+
 @bp.get("/s/<sid>/writeups/<code>/<template_id>/history")
 @launch_required(PARTICIPANT)
 def history(code: str, template_id: str):
@@ -219,9 +251,7 @@ def view_version(code: str, template_id: str, version: int):
     ctx = current_context()
     programme, template = _template_or_404(code, template_id)
     doc = service.get_doc(ctx.person_id, ctx.course_id, template)
-    row = db().query(WriteupVersion).filter_by(doc_id=doc.id, version=version).first() if doc else None
-    if row is None:
-        abort(404)
+    row = _version_or_404(doc, version)
     return render_template("writeups/readonly.html", ctx=ctx, programme=programme, template=template, doc=doc,
                            content=row.content, label=f"Version {row.version}", when=row.saved_at,
                            words=row.word_count, service=service)
@@ -275,27 +305,35 @@ def export_document(programme: Programme, template: WriteupTemplate, doc, conten
                           sections=sections)
 
 
+def _doc_to_export(template: WriteupTemplate) -> WriteupDoc:
+    """A participant's own document (whatever ?doc= says); for anyone else the document ?doc=
+    names, if it is of this course and template and someone their role reaches."""
+    ctx = current_context()
+    if ctx.role == PARTICIPANT:
+        doc = service.get_doc(ctx.person_id, ctx.course_id, template)
+    else:
+        doc = course_object(WriteupDoc, request.args.get("doc"))
+    if doc is None or doc.template_ref != template.ref:
+        abort(404)
+    return doc
+
+
 @bp.get("/s/<sid>/writeups/<code>/<template_id>/export/<int:version>.<fmt>")
-@launch_required()
+@launch_required(PARTICIPANT, Allow(TUTOR, submitted_only=True), Allow(COURSE_ADMIN, submitted_only=True),
+                 Allow(MENTOR, submitted_only=True, setting="MENTORS_SEE_SUBMITTED_WORK"))
 def export(code: str, template_id: str, version: int, fmt: str):
-    """Any saved version as PDF or Word. Participants export their own; tutors any in their course."""
+    """Any saved version as PDF or Word, for its owner. Tutors and course admins export the
+    submitted versions of their course's write-ups; mentors their mentees' submitted versions, and
+    only while the provider allows it. Drafts are their owner's alone."""
     from .export import to_docx, to_pdf  # noqa: PLC0415
 
     if fmt not in ("pdf", "docx"):
         abort(404)
-    ctx = current_context()
     programme, template = _template_or_404(code, template_id)
-    doc_id = request.args.get("doc", type=int)
-    if ctx.role == PARTICIPANT:
-        doc = service.get_doc(ctx.person_id, ctx.course_id, template)
-    else:
-        doc = db().get(WriteupDoc, doc_id) if doc_id else None
-        if doc is not None and (doc.course_id != ctx.course_id or doc.template_ref != template.ref):
-            doc = None
-    row = db().query(WriteupVersion).filter_by(doc_id=doc.id, version=version).first() if doc else None
-    if row is None:
-        abort(404)
+    doc = _doc_to_export(template)
+    row = _version_or_404(doc, version)
     submission = next((s for s in doc.submissions if s.version == version), None)
+    require_submitted(submission is not None)
     label = f"Submitted, attempt {submission.attempt} (version {version})" if submission else f"Draft, version {version}"
     fmt_date = "%d %B %Y, %H:%M UTC"
     dates = [("Saved", row.saved_at.strftime(fmt_date))]
