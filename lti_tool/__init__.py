@@ -12,9 +12,29 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 ROOT = Path(__file__).resolve().parent.parent
 from .extensions import csrf  # noqa: F401  (older imports take it from here)
 
-_BOOL_ENV = ("SANDBOX_ENABLED", "DEMO_DATA", "AUTO_ACTIVATE_REGISTRATIONS", "AUTO_ACCEPT_NEW_DEPLOYMENTS",
-             "OPEN_DYNAMIC_REGISTRATION", "REQUIRE_HTTPS_PLATFORM_URLS", "OUTBOUND_ALLOW_PRIVATE_ADDRESSES",
-             "RATE_LIMITS_ENABLED")
+# Settings the README documents by their plain names (older deployments set them so); any
+# setting can also be given as NPQ_<NAME>, read by Flask's from_prefixed_env (JSON values).
+_PLAIN_ENV = ("DATABASE_URL", "SECRET_KEY", "KEYS_DIR", "CONTENT_PACKS_DIR", "PROXY_COUNT",
+              "DB_PING_AFTER_IDLE_SECONDS", "SANDBOX_ENABLED", "DEMO_DATA", "AUTO_ACTIVATE_REGISTRATIONS",
+              "AUTO_ACCEPT_NEW_DEPLOYMENTS", "OPEN_DYNAMIC_REGISTRATION", "REQUIRE_HTTPS_PLATFORM_URLS",
+              "OUTBOUND_ALLOW_PRIVATE_ADDRESSES", "RATE_LIMITS_ENABLED", "LOGIN_RATE_LIMIT",
+              "REGISTRATION_RATE_LIMIT", "ADMIN_REQUIRE_TOTP")
+
+
+def _typed_like(value: str, default: object) -> object:
+    """An environment string as the type of the setting's default (true/false, a number)."""
+    if isinstance(default, bool):
+        return value.lower() in ("1", "true", "yes", "on")
+    if isinstance(default, (int, float)):
+        return type(default)(value)
+    return value
+
+
+def _from_environment(app: Flask) -> None:
+    for key in _PLAIN_ENV:
+        if os.environ.get(key):
+            app.config[key] = _typed_like(os.environ[key], app.config.get(key))
+    app.config.from_prefixed_env("NPQ")
 
 
 def _load_config(app: Flask, test_config: dict | None) -> None:
@@ -22,16 +42,7 @@ def _load_config(app: Flask, test_config: dict | None) -> None:
     env_name = (test_config or {}).get("CONFIG_NAME") or os.environ.get("NPQ_CONFIG", "quickstart")
     app.config["CONFIG_NAME"] = env_name
     app.config.from_pyfile(str(ROOT / "config" / f"{env_name}.py"))
-    for key in ("DATABASE_URL", "SECRET_KEY", "KEYS_DIR", "CONTENT_PACKS_DIR"):
-        if os.environ.get(key):
-            app.config[key] = os.environ[key]
-    for key in _BOOL_ENV:
-        if key in os.environ:
-            app.config[key] = os.environ[key].lower() in ("1", "true", "yes", "on")
-    if os.environ.get("PROXY_COUNT"):
-        app.config["PROXY_COUNT"] = int(os.environ["PROXY_COUNT"])
-    if os.environ.get("DB_PING_AFTER_IDLE_SECONDS"):
-        app.config["DB_PING_AFTER_IDLE_SECONDS"] = float(os.environ["DB_PING_AFTER_IDLE_SECONDS"])
+    _from_environment(app)
     if test_config:
         app.config.update(test_config)
 

@@ -1,15 +1,20 @@
 """Database engine and sessions: one scoped session per request (or CLI command, or worker job)."""
 from __future__ import annotations
 
+import logging
+import os
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -49,9 +54,34 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file readable by the tool's user only (0600) before SQLite creates it with
+    the umask's 0644: it holds personal data and launch secrets. SQLite gives its -wal and -shm
+    files the database file's mode. An existing file is tightened too, where the tool owns it."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    if not os.path.exists(path) and os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, path + "-wal", path + "-shm"):
+        _chmod_if_mine(name, 0o600)
+
+
+def _chmod_if_mine(path: str | Path, mode: int) -> None:
+    try:
+        if os.stat(path).st_uid == os.geteuid():
+            os.chmod(path, mode)
+    except OSError:  # absent, or on a file system that keeps its own modes: leave it
+        pass
+
+
 def make_engine(url: str, busy_timeout: int = 30, ping_after_idle: float = 10.0) -> Engine:
+    # hide_parameters: an error's message (logged, or shown in a traceback) names the statement
+    # but never its values, which may be tokens, session IDs or personal data.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout})
+        _private_sqlite_file(url)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -66,7 +96,7 @@ def make_engine(url: str, busy_timeout: int = 30, ping_after_idle: float = 10.0)
             cursor.close()
 
         return engine
-    engine = create_engine(url, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=5, max_overflow=10, hide_parameters=True)
     _ping_after_idle(engine, ping_after_idle)
     return engine
 
@@ -96,6 +126,8 @@ def _ping_after_idle(engine: Engine, seconds: float) -> None:
 
 
 def init_app(app: Flask) -> None:
+    # instance/ holds the SQLite database, the generated secret key and the demo admin password.
+    _chmod_if_mine(app.instance_path, 0o700)
     engine = make_engine(app.config["DATABASE_URL"], app.config.get("DB_BUSY_TIMEOUT_SECONDS", 30),
                          app.config.get("DB_PING_AFTER_IDLE_SECONDS", 10.0))
     factory = sessionmaker(bind=engine, expire_on_commit=False)
@@ -104,7 +136,12 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_appcontext
     def _remove_session(exc):  # noqa: ARG001
-        app.extensions["db_session"].remove()
+        try:
+            app.extensions["db_session"].remove()
+        except SQLAlchemyError as error:
+            # The response is already made: a connection that cannot be handed back (the
+            # database went away) must not turn it into a server error. The pool drops it.
+            log.warning("database session not closed cleanly: %s", error.__class__.__name__)
 
 
 def db() -> Session:

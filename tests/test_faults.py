@@ -9,15 +9,16 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import select
 
-from lti_tool.db import db
+from lti_tool.db import db, utcnow
 from lti_tool.grades.delivery import deliver_due
-from lti_tool.models import GradeOutbox
+from lti_tool.models import GradeOutbox, Platform
 
 from .browser import Browser, csrf_token
 from .conftest import learner, register
@@ -38,6 +39,50 @@ def test_platform_jwks_slow_is_bounded(platform, browser):
     started = time.time()
     page = browser.launch(platform, learner())
     assert page.status_code == 502 and time.time() - started < 5.5
+
+
+def test_slow_key_set_costs_one_short_wait_then_launches_fail_fast(platform, app, dbs, monkeypatch):
+    """Production timeouts: (5, 15) for platform calls, (3, 5) for a key-set fetch during a launch.
+    The first launch waits the short timeout; the next ones, within the backoff, do not ask the
+    platform again; once the backoff is over, a recovered platform works."""
+    monkeypatch.setitem(app.config, "HTTP_TIMEOUT", (5, 15))
+    platform.faults["jwks_slow"] = 8
+    started = time.time()
+    first = Browser().launch(platform, learner())
+    assert first.status_code == 502 and "keys could not be reached" in first.text
+    assert time.time() - started < 7.5  # the 5 s read timeout, not the platform's 8 s
+    for _ in range(3):
+        again = Browser().launch(platform, learner())
+        assert again.status_code == 502 and "will ask it again after" in again.text
+    assert platform.received.jwks_fetches == 1
+    platform.faults.clear()
+    row = dbs.get(Platform, platform.db_id)
+    assert row.jwks_last_error and row.jwks_retry_at > utcnow()
+    row.jwks_retry_at = utcnow() - timedelta(seconds=1)  # the backoff is over
+    dbs.commit()
+    assert Browser().launch(platform, learner()).status_code == 200
+    assert platform.received.jwks_fetches == 2
+    dbs.refresh(row)
+    assert row.jwks_retry_at is None and row.jwks_last_error is None
+
+
+def test_key_set_down_is_asked_once_per_backoff(platform):
+    platform.faults["jwks_down"] = True
+    for _ in range(4):
+        page = Browser().launch(platform, learner())
+        assert page.status_code == 502 and "keys could not be reached" in page.text
+    assert platform.received.jwks_fetches == 1
+
+
+def test_key_set_down_after_its_ttl_keeps_using_the_cached_keys(platform, dbs):
+    assert Browser().launch(platform, learner()).status_code == 200
+    row = dbs.get(Platform, platform.db_id)
+    row.jwks_fetched_at = utcnow() - timedelta(days=1)  # older than PLATFORM_JWKS_TTL_SECONDS
+    dbs.commit()
+    platform.faults["jwks_down"] = True
+    for _ in range(3):
+        assert Browser().launch(platform, learner()).status_code == 200
+    assert platform.received.jwks_fetches == 2  # the first, and one failed refresh
 
 
 def test_token_endpoint_down_keeps_grades_queued_until_it_returns(platform, app):

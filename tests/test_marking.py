@@ -199,7 +199,9 @@ def test_redelivery_refused_as_stale_counts_as_delivered(platform, app):
         for status in (409, 400):  # Moodle, then Canvas
             platform.gradebook.stale_status = status
             db().execute(update(GradeOutbox).where(GradeOutbox.id == entry.id)
-                         .values(status="pending", next_attempt_at=entry.created_at))
+                         .values(status="pending", next_attempt_at=entry.created_at,
+                                 # as after a worker died mid-attempt: the score may have arrived
+                                 lease_owner="killed-worker", lease_until=entry.created_at))
             db().commit()
             deliver_due()
             db().refresh(entry)
@@ -249,8 +251,10 @@ def _redeliverable_grades(platform, app, prefix: str) -> tuple[list[int], dict[s
         # Let the web process's own delivery finish recording before resetting the entries.
         assert _wait(lambda: len(mine()) == 6 and all(e.status == "delivered" and e.lease_owner is None for e in mine()))
         ids = [e.id for e in mine()]
-        db().execute(update(GradeOutbox).where(GradeOutbox.id.in_(ids)).values(status="pending", attempts=0,
-                                                                               next_attempt_at=GradeOutbox.created_at))
+        db().execute(update(GradeOutbox).where(GradeOutbox.id.in_(ids)).values(
+            status="pending", attempts=0, next_attempt_at=GradeOutbox.created_at,
+            # as after a worker died mid-attempt (its lease expired): the score may have arrived
+            lease_owner="killed-worker", lease_until=GradeOutbox.created_at))
         db().commit()
     platform.gradebook.stale_status = 409
     return ids, {f"{prefix}{i}": len(_scores_for(platform, f"{prefix}{i}")) for i in range(6)}

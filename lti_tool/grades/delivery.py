@@ -1,15 +1,18 @@
 """Deliver the grade outbox through AGS: leased rows (several workers never send one twice),
-access tokens reused per platform and scope set, retries with backoff, idempotent re-delivery."""
+access tokens reused per platform and scope set, retries with backoff (and the platform's
+Retry-After), idempotent re-delivery."""
 from __future__ import annotations
 
 import hashlib
 import logging
 import secrets
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Optional
 
 import requests
+from urllib3.exceptions import ProtocolError
 from flask import Flask, current_app
 from pylti1p3.exception import LtiServiceException
 from pylti1p3.service_connector import ServiceConnector
@@ -33,12 +36,22 @@ MAX_BACKOFF = timedelta(minutes=30)
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # After this many attempts the entry is marked failed (a tutor can retry it by hand).
 MAX_ATTEMPTS = 12
+# Shown to tutors (truncated to 80 characters in the marking queue: the gist comes first).
+STALE_REFUSED = ("Refused by the platform: its gradebook holds a newer grade for this person. "
+                 "A grade entered there (by hand, or by another tool) after this mark was released "
+                 "wins; release the mark again if it should replace that grade.")
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, retry: bool = True):
+    """A failed attempt. `sent`: the request may have reached the platform before it failed (no
+    answer came back); `may_have_arrived`: this was the score itself, so the platform may hold it;
+    `retry_after`: seconds the platform asked us to wait."""
+
+    def __init__(self, message: str, retry: bool = True, *, sent: bool = False,
+                 may_have_arrived: bool = False, retry_after: Optional[float] = None):
         super().__init__(message)
-        self.retry = retry
+        self.retry, self.sent, self.may_have_arrived = retry, sent, may_have_arrived
+        self.retry_after = retry_after
 
 
 _token_lock = threading.Lock()
@@ -100,15 +113,26 @@ def _scores_url(line_item: str) -> str:
     return path.rstrip("/") + "/scores" + (("?" + query) if query else "")
 
 
+def _may_have_been_sent(exc: requests.RequestException) -> bool:
+    """The request went out and no answer came back (a read timeout, the connection dropped while
+    waiting): the platform may have acted on it. Not when no connection was made (refused,
+    unresolvable, a connect timeout, an address the outbound policy blocks)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, (requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+        return True
+    cause = exc.args[0] if exc.args else None
+    return isinstance(cause, (ProtocolError, OSError))  # urllib3's MaxRetryError: never connected
+
+
 def _request(connector: DatabaseTokenConnector, method: str, url: str, **kw) -> requests.Response:
     for attempt in range(2):
         headers = {"Authorization": "Bearer " + connector.token(), **kw.pop("headers", {})}
         try:
             resp = platform_session().request(method, url, headers=headers, **kw)
-        except requests.Timeout as exc:
-            raise DeliveryError(f"timed out calling {url}") from exc
         except requests.RequestException as exc:
-            raise DeliveryError(f"could not reach {url}: {exc.__class__.__name__}") from exc
+            what = "timed out calling" if isinstance(exc, requests.Timeout) else "could not reach"
+            raise DeliveryError(f"{what} {url}: {exc.__class__.__name__}", sent=_may_have_been_sent(exc)) from exc
         if resp.status_code == 401 and attempt == 0:
             connector.forget_token()  # revoked or expired early: one fresh token, once
             kw["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
@@ -132,8 +156,8 @@ def _find_or_create_line_item(connector, entry: GradeOutbox) -> str:
         for item in items if isinstance(items, list) else []:
             if item.get("resourceId") == entry.resource_id and item.get("id"):
                 return item["id"]
-    elif resp.status_code >= 500:
-        raise DeliveryError(f"line items lookup failed with {resp.status_code}")
+    elif resp.status_code >= 500 or resp.status_code == 429:  # not "none found": ask again later
+        raise DeliveryError(f"line items lookup failed with {resp.status_code}", retry_after=_retry_after(resp))
     body = {"scoreMaximum": entry.score["scoreMaximum"], "label": entry.label,
             "resourceId": entry.resource_id, "tag": "npq"}
     if entry.resource_link_id:
@@ -142,19 +166,55 @@ def _find_or_create_line_item(connector, entry: GradeOutbox) -> str:
                     headers={"Content-Type": LINEITEM_TYPE, "Accept": LINEITEM_TYPE})
     if not resp.ok:
         raise DeliveryError(f"creating the line item failed with {resp.status_code}",
-                            retry=resp.status_code >= 500 or resp.status_code == 429)
+                            retry=resp.status_code >= 500 or resp.status_code == 429, retry_after=_retry_after(resp))
     return resp.json()["id"]
 
 
 def _is_stale_timestamp_refusal(resp: requests.Response) -> bool:
     """Moodle answers 409 and Canvas 400 to a score whose timestamp is not newer than the one it
-    holds: for a re-delivery of the same score, that means it already arrived."""
+    holds."""
     if resp.status_code == 409:
         return True
     if resp.status_code == 400:
         text = resp.text.lower()
         return "timestamp" in text
     return False
+
+
+def _retry_after(resp: requests.Response) -> Optional[float]:
+    return retry_after_seconds(resp.headers.get("Retry-After")) if resp.status_code in (429, 503) else None
+
+
+def retry_after_seconds(value: Optional[str]) -> Optional[float]:
+    """Retry-After as delta-seconds or an HTTP date (RFC 9110 10.2.3); None when absent or unreadable."""
+    value = (value or "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+# A 5xx after the body was sent leaves the score's fate unknown (the platform may have stored it
+# and failed afterwards; a gateway may have timed out while it was storing it), except for 501
+# and 503, which say the request was not handled at all.
+_UNHANDLED_5XX = (501, 503)
+
+
+def _refusal(resp: requests.Response) -> DeliveryError:
+    """What a score POST's failure answer means for this entry."""
+    status = resp.status_code
+    if _is_stale_timestamp_refusal(resp):
+        # Our timestamp is fixed when the mark is released: the platform holds this score (an
+        # earlier attempt arrived without our knowing) or a newer grade. Only the first is a
+        # delivery, and only an earlier attempt whose fate is unknown can have brought it.
+        return DeliveryError(STALE_REFUSED + f" ({status})", retry=False)
+    return DeliveryError(f"the platform answered {status}: {resp.text[:200]}",
+                         retry=status >= 500 or status in (408, 429), retry_after=_retry_after(resp),
+                         may_have_arrived=status >= 500 and status not in _UNHANDLED_5XX)
 
 
 def deliver(entry: GradeOutbox) -> None:
@@ -165,22 +225,31 @@ def deliver(entry: GradeOutbox) -> None:
     if not entry.line_item_url:
         entry.line_item_url = _find_or_create_line_item(connector, entry)
         db().commit()
-    resp = _request(connector, "POST", _scores_url(entry.line_item_url), json=entry.score,
-                    headers={"Content-Type": SCORE_TYPE})
+    try:
+        resp = _request(connector, "POST", _scores_url(entry.line_item_url), json=entry.score,
+                        headers={"Content-Type": SCORE_TYPE})
+    except DeliveryError as exc:
+        exc.may_have_arrived = exc.sent  # the score went out; its answer never came back
+        raise
     if resp.ok:
         return
-    if _is_stale_timestamp_refusal(resp):
-        # Our timestamps are fixed when the mark is released, so this is a re-delivery (say, after
-        # a worker died between the POST and recording it) or a newer mark already arrived.
-        log.info("grade %s: platform already holds this or a newer score (%s)", entry.id, resp.status_code)
+    if entry.maybe_delivered and _is_stale_timestamp_refusal(resp):
+        log.info("grade %s: an earlier attempt had arrived (%s)", entry.id, resp.status_code)
         return
-    retry = resp.status_code >= 500 or resp.status_code in (408, 429)
-    raise DeliveryError(f"the platform answered {resp.status_code}: {resp.text[:200]}", retry=retry)
+    raise _refusal(resp)
 
 
 def _backoff(attempts: int) -> timedelta:
     base = float(current_app.config.get("GRADE_RETRY_BASE_SECONDS", 2))
     return min(MAX_BACKOFF, timedelta(seconds=base * 2 ** min(attempts - 1, 12)))
+
+
+def _platform_wait(exc: DeliveryError) -> Optional[timedelta]:
+    """The platform's Retry-After, capped (a platform cannot park grades for days)."""
+    if exc.retry_after is None:
+        return None
+    cap = float(current_app.config.get("AGS_RETRY_AFTER_MAX_SECONDS", 3600))
+    return timedelta(seconds=min(exc.retry_after, cap))
 
 
 def claim_due(owner: str, limit: int = 20) -> list[GradeOutbox]:
@@ -201,11 +270,15 @@ def claim_due(owner: str, limit: int = 20) -> list[GradeOutbox]:
         update(GradeOutbox).where(
             GradeOutbox.id.in_(ids), GradeOutbox.status == PENDING,
             or_(GradeOutbox.lease_until.is_(None), GradeOutbox.lease_until < now),
-        ).values(lease_owner=owner, lease_until=now + LEASE)
+        ).values(lease_owner=owner, lease_until=now + LEASE,
+                 # A lease that expired with its owner still named: that worker stopped in the
+                 # middle of an attempt (killed, or its database went away) without recording
+                 # it, so the score may have been sent.
+                 maybe_delivered=or_(GradeOutbox.maybe_delivered, GradeOutbox.lease_owner.is_not(None)))
     )
     db().commit()
-    return list(db().scalars(select(GradeOutbox).where(GradeOutbox.id.in_(ids),
-                                                       GradeOutbox.lease_owner == owner)))
+    return list(db().scalars(select(GradeOutbox).where(GradeOutbox.id.in_(ids), GradeOutbox.lease_owner == owner)
+                             .execution_options(populate_existing=True)))  # as stored, not as last seen
 
 
 def process(entry: GradeOutbox) -> None:
@@ -230,27 +303,65 @@ def process(entry: GradeOutbox) -> None:
 def _record_failure(entry: GradeOutbox, exc: DeliveryError) -> None:
     entry.attempts += 1
     entry.last_error = str(exc)[:1000]
+    if exc.may_have_arrived:
+        entry.maybe_delivered = True
+    wait, now = _platform_wait(exc), utcnow()
     if exc.retry and entry.attempts < MAX_ATTEMPTS:
-        entry.next_attempt_at = utcnow() + _backoff(entry.attempts)
+        entry.next_attempt_at = now + max(_backoff(entry.attempts), wait or timedelta(0))
     else:
         entry.status = FAILED
+    if wait:
+        _pause_platform(entry.platform_id, now + wait)
     log.warning("grade %s attempt %s failed: %s", entry.id, entry.attempts, exc)
+
+
+_paused_lock = threading.Lock()
+
+
+def _pauses() -> dict[int, datetime]:
+    """Platforms that asked (Retry-After) to be left alone, until when: this process's passes
+    skip them at once, and every worker finds their pending grades moved past that time."""
+    return current_app.extensions.setdefault("grade_delivery_pauses", {})
+
+
+def _pause_platform(platform_id: int, until: datetime) -> None:
+    with _paused_lock:
+        _pauses()[platform_id] = until = max(until, _pauses().get(platform_id, until))
+    db().execute(update(GradeOutbox).where(GradeOutbox.platform_id == platform_id, GradeOutbox.status == PENDING,
+                                           GradeOutbox.next_attempt_at < until)
+                 .values(next_attempt_at=until).execution_options(synchronize_session=False))
+
+
+def _paused_until(platform_id: int) -> Optional[datetime]:
+    until = _pauses().get(platform_id)
+    return until if until is not None and utcnow() < until else None
 
 
 def deliver_due(limit: int = 20) -> int:
     """One pass over what is due now. Returns how many entries were attempted. Leases this pass
-    did not get to are released at once, whatever happens, rather than left to expire."""
+    did not get to are released at once, whatever happens, rather than left to expire; the lease
+    of an attempt that ended without being recorded is left to expire (see claim_due)."""
     owner = secrets.token_hex(8)
     entries = claim_due(owner, limit)
+    untouched = {entry.id for entry in entries}
+    attempted = 0
     try:
         for entry in entries:
+            until = _paused_until(entry.platform_id)
+            if until is not None:  # queued after the pause began: moved past it, released below
+                _pause_platform(entry.platform_id, until)
+                db().commit()
+                continue
+            untouched.discard(entry.id)
             process(entry)
+            attempted += 1
     finally:
         db().rollback()
-        db().execute(update(GradeOutbox).where(GradeOutbox.lease_owner == owner)
-                     .values(lease_owner=None, lease_until=None))
-        db().commit()
-    return len(entries)
+        if untouched:
+            db().execute(update(GradeOutbox).where(GradeOutbox.lease_owner == owner, GradeOutbox.id.in_(untouched))
+                         .values(lease_owner=None, lease_until=None))
+            db().commit()
+    return attempted
 
 
 _kick_lock = threading.Lock()
@@ -284,6 +395,8 @@ def kick(app: Flask) -> None:
 def retry_now(entry: GradeOutbox) -> None:
     """A tutor's manual retry: due at once, failed entries pending again."""
     entry.status, entry.next_attempt_at = PENDING, utcnow()
+    # A lease still held is an attempt under way or cut short: its score may have been sent.
+    entry.maybe_delivered = entry.maybe_delivered or entry.lease_owner is not None
     entry.lease_owner = entry.lease_until = None
 
 

@@ -1,7 +1,9 @@
 """The tool's RSA signing keys: generated on first start, published as a JWKS, rotated by command.
 
 `keyset.json` names the current key and the next one; both are published so platforms that cache
-the tool's key set keep validating across a rotation.
+the tool's key set keep validating across a rotation. It also lists the keys retired by earlier
+rotations with the time each was retired: each stays published (it signs nothing) for a grace
+period, so tokens it signed just before the rotation still verify, then it is dropped.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import fcntl
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -17,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto.jwk import JWK
 
 KEY_BITS = 2048
+# How long a retired key stays published by default (the KEY_ROTATION_GRACE_HOURS setting).
+DEFAULT_GRACE = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -103,9 +108,9 @@ class KeyStore:
     def _save_key(self, key: ToolKey) -> None:
         _write_private(self.dir / f"{key.kid}.pem", key.private_pem)
 
-    def _save_index(self, current: str, upcoming: str) -> None:
+    def _save_index(self, current: str, upcoming: str, previous: list[dict] | None = None) -> None:
         tmp = self.dir / "keyset.json.tmp"
-        tmp.write_text(json.dumps({"current": current, "next": upcoming}, indent=2))
+        tmp.write_text(json.dumps({"current": current, "next": upcoming, "previous": previous or []}, indent=2))
         tmp.replace(self._index)
 
     def _load(self, kid: str) -> ToolKey:
@@ -127,18 +132,34 @@ class KeyStore:
     def upcoming(self) -> ToolKey:
         return self._load(self._read_index()["next"])
 
-    def jwks(self) -> dict:
-        return {"keys": [self.current().public_jwk, self.upcoming().public_jwk]}
+    def previous(self) -> list[ToolKey]:
+        """Keys retired by a rotation and still in their grace period, newest first: published,
+        never used to sign."""
+        now = datetime.now(timezone.utc)
+        return [self._load(p["kid"]) for p in self._read_index().get("previous", [])
+                if datetime.fromisoformat(p["published_until"]) > now]
 
-    def rotate(self) -> tuple[str, str]:
-        """The next key becomes current; a new next key is made. Returns (current, next) kids."""
-        index = self._read_index()
-        retired = index["current"]
-        fresh = new_key()
-        self._save_key(fresh)
-        self._save_index(index["next"], fresh.kid)
-        # Keep the retired key on disk (not published) for an orderly audit; it signs nothing.
-        retired_path = self.dir / f"{retired}.pem"
-        if retired_path.exists():
-            retired_path.rename(self.dir / f"{retired}.pem.retired")
-        return index["next"], fresh.kid
+    def jwks(self) -> dict:
+        keys = [self.current(), self.upcoming(), *self.previous()]
+        return {"keys": [key.public_jwk for key in keys]}
+
+    def rotate(self, grace: timedelta = DEFAULT_GRACE) -> tuple[str, str]:
+        """The next key becomes current; a new next key is made; the old current key stays
+        published for `grace`. Returns (current, next) kids."""
+        with open(self.dir / ".lock", "w") as lock:  # two rotations at once would lose a key
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            index = self._read_index()
+            now = datetime.now(timezone.utc)
+            retired = {"kid": index["current"], "retired_at": now.isoformat(),
+                       "published_until": (now + grace).isoformat()}
+            previous = [retired, *index.get("previous", [])]
+            kept = [p for p in previous if datetime.fromisoformat(p["published_until"]) > now]
+            fresh = new_key()
+            self._save_key(fresh)
+            self._save_index(index["next"], fresh.kid, kept)
+            for dropped in (p for p in previous if p not in kept):
+                # Kept on disk (0600, not published) for an orderly audit; it signs nothing.
+                path = self.dir / f"{dropped['kid']}.pem"
+                if path.exists():
+                    path.rename(self.dir / f"{dropped['kid']}.pem.retired")
+            return index["next"], fresh.kid

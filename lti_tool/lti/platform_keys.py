@@ -26,28 +26,82 @@ def _find(keys: dict | None, kid: str, alg: str) -> dict | None:
     return None
 
 
+def _timeout() -> tuple[float, float]:
+    # A person waits on a launch: the key-set fetch gets a shorter timeout than other calls.
+    general, short = current_app.config["HTTP_TIMEOUT"], current_app.config["JWKS_HTTP_TIMEOUT"]
+    return min(general[0], short[0]), min(general[1], short[1])
+
+
+def _unreachable(platform: Platform) -> InvalidToken:
+    retry = platform.jwks_retry_at
+    when = f" The tool will ask it again after {retry:%H:%M:%S} UTC." if retry else ""
+    return InvalidToken(
+        f"The platform's public keys could not be fetched from {platform.key_set_url} "
+        f"({platform.jwks_last_error or 'no answer'}).{when}",
+        title="The platform's keys could not be reached",
+        fix="Try again in a minute. If it keeps happening, a provider admin should check the "
+            "platform's key set URL in the tool's admin pages.",
+        status=502,
+    )
+
+
+def _backing_off(platform: Platform) -> bool:
+    return platform.jwks_retry_at is not None and utcnow() < platform.jwks_retry_at
+
+
+def _fetch_failed(platform: Platform, reason: str) -> InvalidToken:
+    """Negative caching: every worker leaves the platform's key set alone until jwks_retry_at."""
+    log.warning("platform %s key set fetch failed: %s", platform.id, reason)
+    backoff = timedelta(seconds=current_app.config["JWKS_FAILURE_BACKOFF_SECONDS"])
+    platform.jwks_retry_at = utcnow() + backoff
+    platform.jwks_last_error = reason[:300]
+    db().commit()
+    return _unreachable(platform)
+
+
 def _fetch(platform: Platform) -> dict:
     try:
-        resp = platform_session().get(platform.key_set_url)
+        resp = platform_session().get(platform.key_set_url, timeout=_timeout())
         resp.raise_for_status()
         keys = resp.json()
+    except requests.Timeout as exc:
+        raise _fetch_failed(platform, f"no answer within {_timeout()[1]:g} s") from exc
     except (requests.RequestException, ValueError) as exc:
-        log.warning("platform %s key set fetch failed: %s", platform.id, exc)
-        raise InvalidToken(
-            f"The platform's public keys could not be fetched from {platform.key_set_url}.",
-            title="The platform's keys could not be reached",
-            fix="Try again in a minute. If it keeps happening, a provider admin should check the "
-                "platform's key set URL in the tool's admin pages.",
-            status=502,
-        ) from exc
+        raise _fetch_failed(platform, f"{exc.__class__.__name__}: {exc}") from exc
     if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
-        raise InvalidToken("The platform's key set URL did not return a JSON Web Key Set.", status=502)
+        raise _fetch_failed(platform, "the answer is not a JSON Web Key Set")
     platform.jwks_cache = keys
     platform.jwks_fetched_at = utcnow()
     platform.jwks_fetch_count = (platform.jwks_fetch_count or 0) + 1
+    platform.jwks_retry_at = platform.jwks_last_error = None
     db().commit()
     log.info("platform %s key set fetched (%d keys)", platform.id, len(keys["keys"]))
     return keys
+
+
+def _from_key_set_url(platform: Platform, kid: str, alg: str) -> dict | None:
+    """The key from the cached key set, fetched again when the cache is older than the TTL, or
+    when it lacks this kid (at most once per JWKS_REFETCH_MIN_SECONDS: forged tokens with random
+    kids cannot turn the tool into a load generator)."""
+    cached = _find(platform.jwks_cache, kid, alg)
+    fetched = platform.jwks_fetched_at
+    age = utcnow() - fetched if fetched else None
+    stale = age is None or age > timedelta(seconds=current_app.config["PLATFORM_JWKS_TTL_SECONDS"])
+    if not stale and (cached is not None or age < timedelta(seconds=current_app.config["JWKS_REFETCH_MIN_SECONDS"])):
+        return cached
+    if _backing_off(platform):
+        # The platform failed a moment ago: the key held (if any) rather than another wait.
+        if cached is not None:
+            return cached
+        raise _unreachable(platform)
+    try:
+        keys = _fetch(platform)
+    except InvalidToken:
+        if cached is not None:  # its key set is out of date, not wrong: keep launches working
+            log.warning("platform %s: using its key set cached at %s", platform.id, fetched)
+            return cached
+        raise
+    return _find(keys, kid, alg)
 
 
 @lru_cache(maxsize=64)
@@ -63,19 +117,7 @@ def platform_public_key(platform: Platform, kid: str, alg: str):
         raise InvalidToken("The token's header has no key ID (kid).")
     key = _find(platform.key_set, kid, alg)
     if key is None and platform.key_set_url:
-        ttl = timedelta(seconds=current_app.config["PLATFORM_JWKS_TTL_SECONDS"])
-        fetched = platform.jwks_fetched_at
-        stale = fetched is None or utcnow() - fetched > ttl
-        if stale:
-            _fetch(platform)
-        key = _find(platform.jwks_cache, kid, alg)
-        # An unknown kid makes at most one re-fetch per platform per JWKS_REFETCH_MIN_SECONDS, so
-        # forged tokens with random kids cannot turn the tool into a load generator.
-        min_gap = timedelta(seconds=current_app.config["JWKS_REFETCH_MIN_SECONDS"])
-        if key is None and not stale and utcnow() - fetched >= min_gap:
-            # The platform may have rotated its key since we cached the set: look once more.
-            _fetch(platform)
-            key = _find(platform.jwks_cache, kid, alg)
+        key = _from_key_set_url(platform, kid, alg)
     if key is None:
         raise InvalidToken(f"No key with kid {kid!r} ({alg}) is published by the platform.")
     try:
