@@ -12,3 +12,5 @@ keepalive = 5
 accesslog = "-"
 # Trust X-Forwarded-* only from the reverse proxy in front (set FORWARDED_ALLOW_IPS to its address).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Access and error lines without session IDs, registration tokens or secret query values.
+logger_class = "lti_tool.log_redaction.RedactingGunicornLogger"

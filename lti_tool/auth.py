@@ -2,24 +2,29 @@
 
 Every page after a launch lives under /s/<sid>/. The sid names a LaunchSession row; the signed
 Flask session cookie lists the sids this browser opened, so a leaked URL alone opens nothing, and a
-person with the tool open in two courses in two tabs keeps both.
+person with the tool open in two courses in two tabs keeps both. A cookieless session (the browser
+blocked the tool's cookies) is opened only by its per-launch secret instead (cookieless.py), never
+through a cookie's list. Both kinds end after SESSION_IDLE_MINUTES without a request.
 """
 from __future__ import annotations
 
 import re
-from functools import wraps
+from datetime import datetime, timedelta
+from typing import NoReturn
 
-from flask import Flask, abort, g, request, session
+from flask import Flask, abort, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
+from . import cookieless
 from .db import db, utcnow
 from .lti.context import LaunchContext, context_from_row
 from sqlalchemy import bindparam, select
 
 from .models import Course, LaunchSession, Person, Placement, Platform
-from .permissions import launch_required, require_item  # noqa: F401  (views import them from here)
 
 MAX_REMEMBERED_LAUNCHES = 20
+# last_seen_at (for the idle timeout) is written at most this often per session.
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 _SID_PATH = re.compile(r"^/s/([A-Za-z0-9_-]{20,64})/")
@@ -31,14 +36,14 @@ class LaunchAwareSessionInterface(SecureCookieSessionInterface):
 
     Where the browser blocks the tool's cookies, a launch bound through the platform's storage
     is "cookieless": its session data (the CSRF secret, flashed messages) is kept server-side on
-    the launch session row, found through the session URL."""
+    the launch session row, found through the session URL, and written back only by a request
+    that proved the session's secret (auth._load)."""
 
     def open_session(self, app, request):
         if request.cookies.get(self.get_cookie_name(app)) is None:
             row = _cookieless_row(request.path)
             if row is not None:
                 session = self.session_class(row.session_data or {})
-                session["launches"] = [row.id]
                 session.cookieless_sid = row.id
                 return session
         return super().open_session(app, request)
@@ -47,7 +52,7 @@ class LaunchAwareSessionInterface(SecureCookieSessionInterface):
         sid = getattr(session, "cookieless_sid", None)
         if sid is None:
             return super().save_session(app, session, response)
-        if session.modified:
+        if session.modified and g.get("cookieless_sid") == sid:
             row = db().get(LaunchSession, sid)
             if row is not None:
                 row.session_data = {k: v for k, v in session.items() if k != "launches"}
@@ -81,10 +86,6 @@ def forget_launch(sid: str) -> None:
     session["launches"] = [s for s in session.get("launches", []) if s != sid]
 
 
-def current_context() -> LaunchContext:
-    return g.ctx
-
-
 def _context_query():
     """One Core query for everything a page needs to know about its launch (no ORM objects: this
     runs on every request)."""
@@ -92,7 +93,8 @@ def _context_query():
     person, placement = Person.__table__, Placement.__table__
     return (
         select(ls.c.id, ls.c.role, ls.c.message_type, ls.c.deployment_id, ls.c.placement_id, ls.c.services,
-               ls.c.expires_at, ls.c.ended_at, course.c.id.label("course_id"), course.c.platform_id,
+               ls.c.expires_at, ls.c.ended_at, ls.c.cookieless, ls.c.secret_hash, ls.c.last_seen_at,
+               course.c.id.label("course_id"), course.c.platform_id,
                course.c.title, course.c.label, course.c.programme_code, platform.c.name.label("platform_name"),
                person.c.id.label("person_id"), person.c.sub, person.c.name, person.c.given_name,
                person.c.family_name, person.c.email, person.c.time_zone, placement.c.item_ref)
@@ -107,18 +109,49 @@ def _context_query():
 _CONTEXT_QUERY = _context_query()
 
 
+_TOUCH = LaunchSession.__table__.update().where(LaunchSession.__table__.c.id == bindparam("sid"))
+
+
 def _load(sid: str) -> LaunchContext:
-    if sid not in session.get("launches", []):
-        abort(401)
     row = db().connection().execute(_CONTEXT_QUERY, {"sid": sid}).first()
-    if row is None or row.ended_at is not None or row.expires_at < utcnow():
+    now = utcnow()
+    if row is None or row.ended_at is not None or row.expires_at < now or _idle(row.last_seen_at, now):
+        _refuse()
+    if row.cookieless:
+        # Only the secret opens it (cookieless.py): a browser's cookie list never does.
+        if not cookieless.proven(sid, row.secret_hash):
+            _forget_session_data()
+            cookieless.refuse(sid, row.services)
+        g.cookieless_sid = sid
+    elif sid not in session.get("launches", []):
         abort(401)
+    if row.last_seen_at is None or now - row.last_seen_at >= TOUCH_EVERY:
+        db().connection().execute(_TOUCH, {"sid": sid, "last_seen_at": now})
+        db().commit()
     return context_from_row(row._mapping)
+
+
+def _idle(last_seen_at: datetime | None, now: datetime) -> bool:
+    limit = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    return last_seen_at is not None and now - last_seen_at > limit
+
+
+def _refuse() -> NoReturn:
+    _forget_session_data()
+    abort(401)
+
+
+def _forget_session_data() -> None:
+    """A refused request to a cookieless session must neither see its server-side data (flashed
+    messages would show on the error page) nor change it."""
+    if getattr(session, "cookieless_sid", None) is not None:
+        session.clear()
 
 
 def init_app(app: Flask) -> None:
     app.session_interface = LaunchAwareSessionInterface()
     init_autosave_errors(app)
+    cookieless.init_app(app)
 
     @app.url_value_preprocessor
     def _pull_sid(endpoint, values):

@@ -1,4 +1,6 @@
-"""Logs: one line per event, with the request ID, as text or JSON (LOG_FORMAT=json)."""
+"""Logs: one line per event, with the request ID, as text or JSON (LOG_FORMAT=json). Session IDs,
+registration tokens and secret query values are redacted from every line (log_redaction.py),
+including the development server's request lines, which reach the same handler."""
 from __future__ import annotations
 
 import json
@@ -7,6 +9,8 @@ import os
 import sys
 
 from flask import g, has_request_context, request
+
+from .log_redaction import REDACTING_FILTER
 
 
 class RequestContextFilter(logging.Filter):
@@ -41,6 +45,7 @@ def configure_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler._npq = True  # type: ignore[attr-defined]
     handler.addFilter(RequestContextFilter())
+    handler.addFilter(REDACTING_FILTER)  # after the one above: it redacts the path that one adds
     if os.environ.get("LOG_FORMAT", "").lower() == "json":
         handler.setFormatter(JsonFormatter())
     else:

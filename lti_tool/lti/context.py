@@ -15,7 +15,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..db import db, utcnow
 from ..models import (
     COURSE_ADMIN,
-    MENTOR,
     PARTICIPANT,
     TUTOR,
     Course,
@@ -199,9 +198,12 @@ _INSERT_SESSION = LaunchSession.__table__.insert()
 
 
 def open_session(platform: Platform, deployment: Deployment, claims: dict, *,
-                 cookieless: bool = False, frame_origins: Optional[list[str]] = None) -> LaunchContext:
+                 cookieless: bool = False, frame_origins: Optional[list[str]] = None,
+                 secret_hash: Optional[str] = None, storage: Optional[dict] = None) -> LaunchContext:
     """Record who launched where, and open a launch session for them: a handful of Core
-    statements (this runs on every launch)."""
+    statements (this runs on every launch). A cookieless session (bound through the platform's
+    storage) is opened by its secret only (secret_hash: its SHA-256), for COOKIELESS_SESSION_HOURS;
+    `storage` (the platform's storage frame and origin) lets its pages find the secret again."""
     lti_roles = [r for r in claims.get(CLAIM + "roles", []) if isinstance(r, str)][:50]
     role = map_role(lti_roles)
     if role is None:
@@ -241,13 +243,16 @@ def open_session(platform: Platform, deployment: Deployment, claims: dict, *,
             db().connection().execute(course_t.update().where(
                 course_t.c.id == course["id"], course_t.c.programme_code.is_(None)
             ).values(programme_code=course["programme_code"]))
-    services = {**_services(claims), **({"frame_origins": frame_origins} if frame_origins is not None else {})}
+    services = {**_services(claims), **({"frame_origins": frame_origins} if frame_origins is not None else {}),
+                **({"storage": storage} if cookieless and storage else {})}
     session_id = secrets.token_urlsafe(24)
+    hours = current_app.config["COOKIELESS_SESSION_HOURS" if cookieless else "LAUNCH_SESSION_HOURS"]
     db().connection().execute(_INSERT_SESSION, dict(
         id=session_id, person_id=person["id"], course_id=course["id"], deployment_id=deployment.id,
         placement_id=placement["id"] if placement else None, role=role,
         message_type=claims.get(CLAIM + "message_type"), services=services, created_at=now,
-        expires_at=now + timedelta(hours=current_app.config["LAUNCH_SESSION_HOURS"]), cookieless=cookieless))
+        expires_at=now + timedelta(hours=hours), cookieless=cookieless,
+        secret_hash=secret_hash if cookieless else None, last_seen_at=now))
     db().commit()
     return context_from_row({
         **person, **{k: course[k] for k in ("title", "label", "programme_code")},

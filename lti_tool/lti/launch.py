@@ -159,6 +159,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self.platform: Platform | None = None
         self.deployment: Deployment | None = None
         self._state_row = None  # the LaunchState row (a Core row)
+        self.cookieless = False
+        self.storage_target: str | None = None  # the platform's storage frame, offered at login
 
     def validate(self):
         self._validated = True
@@ -200,6 +202,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise StateError("The launch state has expired.")
         binding = request.cookies.get(STATE_COOKIE_PREFIX + state)
         self.cookieless = False
+        self.storage_target = row.storage_target
         if binding is None and row.storage_target:
             # No cookie: the binding may come from the platform's storage (lti.get_data).
             binding = request.form.get("lti_storage_binding")
@@ -353,10 +356,3 @@ class NeedsPlatformStorage(Exception):
 
 def storage_key(state: str) -> str:
     return "npq_" + state
-
-
-def purge_expired_states() -> int:
-    """Delete login states nobody came back for. Called now and then, not on every request."""
-    count = db().execute(delete(LaunchState).where(LaunchState.expires_at < utcnow())).rowcount
-    db().commit()
-    return count

@@ -7,9 +7,11 @@ from flask import Blueprint, current_app, g, jsonify, make_response, redirect, r
 from flask_wtf.csrf import generate_csrf
 
 from ..auth import remember_launch
+from ..permissions import public
 from ..core.views import destination
 from ..security import learn_origins, platform_origins
 from .context import open_session
+from .. import cookieless
 from .errors import LaunchError
 from ..db import db
 from ..models import Platform
@@ -29,7 +31,12 @@ def launch_failed(exc: LaunchError):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public  # platforms and browsers call it; signatures and state are its checks
 def login():
+    from ..web import rate_limited  # anonymous and writes a state row: bounded per client address
+    request.values  # noqa: B018  (an oversized body is refused, 413, before it counts or stores anything)
+    if (refused := rate_limited("login", "LOGIN_RATE_LIMIT")) is not None:
+        return refused
     login = ToolOIDCLogin()
     url = login.build_redirect_url(url_for("lti.launch", _external=True))
     if login.storage_target:
@@ -49,6 +56,7 @@ def login():
 
 
 @bp.route("/launch", methods=["POST"])
+@public
 def launch():
     try:
         message = ToolMessageLaunch().validate()
@@ -58,22 +66,32 @@ def launch():
                                state=need.row.state, key=storage_key(need.row.state),
                                target=need.row.storage_target, origin=origin_of(platform.auth_login_url))
     learn_origins(message.platform, message.claims())
+    secret, secret_hash = cookieless.new_secret() if message.cookieless else (None, None)
+    storage = {"target": message.storage_target, "origin": origin_of(message.platform.auth_login_url)}
     ctx = open_session(message.platform, message.deployment, message.claims(), cookieless=message.cookieless,
-                       frame_origins=sorted(platform_origins(message.platform)))
-    remember_launch(ctx.session_id)
-    generate_csrf()  # now, while the session changes anyway: the first page then leaves it as it is
+                       frame_origins=sorted(platform_origins(message.platform)), secret_hash=secret_hash,
+                       storage=storage)
     log.info("lti launch: platform=%s course=%s person=%s role=%s type=%s", ctx.platform_id,
              ctx.course_id, ctx.person_id, ctx.role, ctx.message_type)
     # Straight to the page the launch opens (one redirect fewer on every launch), or to the
     # landing page where that page depends on more than the launch.
     g.ctx = ctx
-    response = redirect(destination(ctx) or url_for("core.landing"), code=303)
+    target = destination(ctx) or url_for("core.landing")
+    if secret is not None:
+        # Cookieless: the secret goes to the page in this response's body, never in a URL, and
+        # the session is not added to any cookie's list of sessions.
+        response = cookieless.handoff(ctx.session_id, secret, target, ctx.services)
+    else:
+        remember_launch(ctx.session_id)
+        generate_csrf()  # now, while the session changes anyway: the first page then leaves it as it is
+        response = redirect(target, code=303)
     # The state cookie has done its job.
     response.delete_cookie("lti_state_" + request.form.get("state", ""), path="/lti/")
     return response
 
 
 @bp.get("/jwks.json")
+@public
 def jwks():
     response = jsonify(current_app.extensions["keystore"].jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
@@ -81,6 +99,7 @@ def jwks():
 
 
 @bp.get("/config/canvas.json")
+@public
 def canvas_config():
     """The JSON a Canvas admin pastes into an LTI developer key (Admin → Developer Keys → LTI Key)."""
     launch_url = url_for("lti.launch", _external=True)

@@ -91,6 +91,10 @@
           say("Draft saved at " + hhmm(new Date(res.data.saved_at)));
           form.dispatchEvent(new CustomEvent("autosaved", { detail: res.data }));
           if (dirty) schedule(DELAY);
+        } else if (res.status === 409 && res.data.error !== "conflict") {
+          // Not another version but a closed one (submitted in another tab): nothing to merge.
+          stopped = true; keepLocal();
+          say((res.data.error || "This page can no longer be changed.") + " Your text is kept on this device; reload the page to see what was submitted.", "bad");
         } else if (res.status === 409) {
           conflict(res.data);
         } else if (res.status === 401) {
