@@ -1,7 +1,6 @@
 """NPQ LTI tool: the application factory."""
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from pathlib import Path

@@ -15,7 +15,7 @@ from werkzeug.security import generate_password_hash
 
 from . import ROOT
 from .db import db
-from .models import ACTIVE, DISABLED, PENDING, STATUSES, AdminUser, Deployment, Platform
+from .models import ACTIVE, DISABLED, STATUSES, AdminUser, Deployment, Platform
 
 
 def alembic_config() -> AlembicConfig:

@@ -7,7 +7,8 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import csrf
-from ..auth import autosave_payload, current_context, launch_required, require_item
+from ..auth import autosave_payload
+from ..permissions import current_context, launch_required, require_item
 from ..content import Activity, Programme, catalogue
 from ..db import db
 from ..grades.delivery import kick

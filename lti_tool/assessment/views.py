@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import csrf
-from ..auth import autosave_payload, current_context, launch_required, require_item
+from ..auth import autosave_payload
 from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme
 from ..core.views import register_item_resolver
@@ -23,7 +23,7 @@ from ..csv_export import csv_response
 from ..db import db, utcnow
 from ..grades.delivery import kick
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Person
-from ..permissions import course_participant, mentee_subs, public_static, valid_id
+from ..permissions import course_participant, current_context, launch_required, mentee_subs, public_static, require_item, valid_id
 from . import engagement as eng
 from . import responses, service
 from .models import (  # importing the models registers the assessment tables

@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from ..auth import current_context, launch_required
+from ..permissions import current_context, launch_required
 from ..content import catalogue
 from ..content.items import find_item, items_of
 from ..db import db

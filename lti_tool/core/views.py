@@ -5,12 +5,12 @@ from flask import Blueprint, redirect, render_template, url_for
 from sqlalchemy import func, select
 
 from ..activities.views import course_programme
-from ..auth import current_context, forget_launch, launch_required
+from ..auth import forget_launch
 from ..content import find_activity, find_template_ref
 from ..db import db, utcnow
 from ..lti.context import LaunchContext
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Enrolment, LaunchSession, Placement
-from ..permissions import public, public_static
+from ..permissions import current_context, launch_required, public, public_static
 
 bp = Blueprint("core", __name__)
 bp.record_once(public_static)  # the app's /static/ files: open to anyone

@@ -11,13 +11,12 @@ from wtforms.validators import ValidationError
 
 from ..extensions import csrf
 from ..activities.views import course_programme
-from ..auth import current_context, launch_required
 from ..db import db, utcnow
 from ..models import (
     COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Attendance, Enrolment, Person, Question, Webinar,
 )
 from ..csv_export import csv_response
-from ..permissions import course_object, mentee_subs
+from ..permissions import course_object, current_context, launch_required, mentee_subs
 from ..settings import get_setting
 from . import service
 from .service import DeliveryError

@@ -6,13 +6,12 @@ import logging
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from ..auth import current_context, launch_required
 from ..content.model import WriteupTemplate
 from ..db import db
 from ..grades.delivery import kick, retry_now
 from ..models import AGREED, COURSE_ADMIN, FIRST, RELEASED, TUTOR, GradeOutbox, WriteupDoc
 from ..paging import page_count
-from ..permissions import course_object, valid_ids
+from ..permissions import course_object, current_context, launch_required, valid_ids
 from ..writeups import service as writeups
 from ..writeups.views import _template_or_404
 from . import service

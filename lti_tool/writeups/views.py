@@ -9,14 +9,14 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 from sqlalchemy import select
 
 from ..extensions import csrf
-from ..auth import autosave_payload, current_context, launch_required, require_item
+from ..auth import autosave_payload
 from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme, WriteupTemplate
 from ..db import db
 from ..grades.delivery import kick
 from ..grades.outbox import ags_timestamp, enqueue_score
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Person, WriteupDoc, WriteupSubmission, WriteupVersion
-from ..permissions import Allow, course_object, require_submitted, valid_id
+from ..permissions import Allow, course_object, current_context, launch_required, require_item, require_submitted, valid_id
 from . import service
 from .service import ContentError, Conflict, ReadOnly
 
