@@ -71,8 +71,9 @@ GRADE_RETRY_BASE_SECONDS = 2
 
 # -- Security (see docs/security.md) ---------------------------------------------------------
 # Anonymous /lti/register starts Dynamic Registration for anyone (quick start, trials against a
-# local VLE). False (production): only from a one-time link made in the admin pages, or by a
-# signed-in admin.
+# local VLE). False (production): only from a one-time link made in the admin pages (the admin
+# cookie is SameSite=Strict and Path=/admin, so a signed-in admin makes a link rather than opening
+# /lti/register inside the VLE's frame).
 OPEN_DYNAMIC_REGISTRATION = False
 # Platform URLs (login, token, key set, registration) must be https://.
 REQUIRE_HTTPS_PLATFORM_URLS = True
