@@ -201,6 +201,13 @@ def init_app(app: Flask) -> None:
         db().rollback()
         return error_page(400, "Something in that request contained characters that cannot be stored.")
 
+    @app.errorhandler(OverflowError)
+    def _id_too_large(exc):
+        # An id from the URL beyond what SQLite can bind (PostgreSQL answers DataError instead):
+        # it names no row.
+        _rollback_quietly()
+        return error_page(404)
+
     @app.errorhandler(OperationalError)
     def _db_down(exc):
         return database_down_page(exc)

@@ -208,3 +208,17 @@ def _keep_umask():
     os.umask(old)
     yield
     os.umask(old)
+
+
+def test_admin_ids_too_large_for_the_database_are_not_found(app, tool):
+    """An id past what a database row can have, in an admin URL: a 404 page, not a 500 (SQLite
+    cannot even bind it; PostgreSQL refuses it as out of range)."""
+    from .admin_support import new_admin, signed_in
+
+    name, password = new_admin(app, "huge")
+    http = signed_in(tool, name, password)
+    huge = "9" * 30
+    for path in (f"/admin/platforms/{huge}", f"/admin/platforms/{huge}/edit"):
+        resp = http.get(tool.url + path)
+        assert resp.status_code in (400, 404), (path, resp.status_code)
+        assert "Internal" not in resp.text and "Something went wrong" not in resp.text

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import html
 import re
 import secrets
 from contextlib import contextmanager
@@ -87,6 +88,21 @@ def test_mentors_never_export_drafts_and_submitted_work_only_when_allowed(app, w
         assert _export(world, "Mo", "submitted").status_code == 404  # not their mentee
         assert _export(world, "Mo", "draft").status_code == 404
     assert _export(world, "Mp", "submitted").status_code == 403  # off again
+
+
+def test_mentees_page_offers_submitted_work_only_when_allowed(app, world):
+    """The mentor's page links to a mentee's submitted write-up only while the provider allows it,
+    and the link it gives downloads that submission (never the draft)."""
+    page = world.browsers["Mp"].http.get(_in(world, "Mp", "mentees"))
+    assert page.status_code == 200 and "/export/" not in page.text
+    with provider_setting(app, "MENTORS_SEE_SUBMITTED_WORK", True):
+        page = world.browsers["Mp"].http.get(_in(world, "Mp", "mentees"))
+        links = re.findall(r'href="([^"]*/export/[^"]*)"', page.text)
+        assert len(links) == 1 and "risk-assessment" in links[0], links  # the draft action plan: no link
+        pdf = world.browsers["Mp"].http.get(world.tool_url + html.unescape(links[0]))
+        assert pdf.status_code == 200 and SECRET_RISK in _pdf_text(pdf.content)
+        other = world.browsers["Mo"].http.get(_in(world, "Mo", "mentees"))
+        assert "/export/" not in other.text  # not their mentee
 
 
 def test_tutors_export_submitted_work_of_their_course_but_not_drafts(world):

@@ -286,6 +286,16 @@ def dashboard_table(programme: Programme, rows: list[PersonProgress],
     return header, table
 
 
+def latest_submissions(course_id: int, person_ids: list[int]) -> dict[tuple[int, str], tuple[int, int]]:
+    """(person id, template id) -> (document id, version) of each write-up's latest submission: what
+    a mentor may download where the provider allows it (never a draft)."""
+    rows = db().execute(select(WriteupDoc.person_id, WriteupDoc.template_ref, WriteupDoc.id, WriteupSubmission.version)
+                        .join(WriteupSubmission, WriteupSubmission.doc_id == WriteupDoc.id)
+                        .where(WriteupDoc.course_id == course_id, WriteupDoc.person_id.in_(person_ids or [-1]))
+                        .order_by(WriteupSubmission.attempt))
+    return {(person_id, ref.split("/", 1)[1]): (doc_id, version) for person_id, ref, doc_id, version in rows}
+
+
 def released_feedback(course_id: int, person_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
     """person id -> [(template id, overall feedback)] of released marks (only if the provider allows)."""
     out: dict[int, list[tuple[str, str]]] = defaultdict(list)

@@ -255,6 +255,7 @@ def mentees():
     rows = service.cohort_progress(ctx.course_id, programme, person_ids=ids) if programme else []
     show_feedback = get_setting("MENTORS_SEE_FEEDBACK")
     feedback = service.released_feedback(ctx.course_id, ids) if show_feedback else {}
+    submitted = service.latest_submissions(ctx.course_id, ids) if get_setting("MENTORS_SEE_SUBMITTED_WORK") else {}
     return render_template("delivery/mentees.html", ctx=ctx, programme=programme, rows=rows, feedback=feedback,
-                           listed=len(subs), show_feedback=show_feedback,
+                           submitted=submitted, listed=len(subs), show_feedback=show_feedback,
                            webinar_count=len(service.webinars(ctx.course_id)))
