@@ -14,6 +14,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from . import ROOT
+from . import audit
 from .db import db
 from .models import ACTIVE, DISABLED, STATUSES, AdminUser, Deployment, Platform
 
@@ -92,7 +93,6 @@ def _existing_admin(username: str) -> AdminUser:
 def admin_reset_2fa(username):
     """Turn an admin's two-factor authentication off (a lost phone and recovery codes): clears
     the TOTP secret and recovery codes and signs them out everywhere. They enrol again after."""
-    from . import audit
     from .admin import totp
     from .admin.access import end_all_sessions
 
@@ -108,7 +108,6 @@ def admin_reset_2fa(username):
 @click.argument("username")
 def admin_unlock(username):
     """Lift a lock-out after failed sign-ins (it also ends by itself after 15 minutes)."""
-    from . import audit
     from .admin import lockout
 
     user = _existing_admin(username)
@@ -150,6 +149,10 @@ def platform_add(name, issuer, client_id, auth_login_url, auth_token_url, key_se
     db().flush()
     for dep in deployments:
         db().add(Deployment(platform_id=platform.id, deployment_id=dep, label="Added by CLI"))
+    audit.record("platform.create", target=platform, actor="cli", detail={
+        "issuer": issuer, "client_id": client_id, "auth_login_url": auth_login_url,
+        "auth_token_url": auth_token_url, "key_set_url": key_set_url, "status": status,
+        "deployments": list(deployments)})
     db().commit()
     click.echo(f"Platform {platform.id} ({name}) registered as {status}.")
 
@@ -167,6 +170,7 @@ def _set_platform_status(platform_id: int, status: str) -> None:
     platform = db().get(Platform, platform_id)
     if platform is None:
         raise click.ClickException(f"no platform {platform_id}")
+    audit.record("platform.status", target=platform, actor="cli", detail={"from": platform.status, "to": status})
     platform.status = status
     db().commit()
     click.echo(f"Platform {platform_id} is now {status}.")
@@ -194,7 +198,11 @@ deployment_cli = AppGroup("deployment", help="Deployment IDs of a platform regis
 def deployment_add(platform_id, deployment_id):
     if db().get(Platform, platform_id) is None:
         raise click.ClickException(f"no platform {platform_id}")
-    db().add(Deployment(platform_id=platform_id, deployment_id=deployment_id, label="Added by CLI"))
+    row = Deployment(platform_id=platform_id, deployment_id=deployment_id, label="Added by CLI")
+    db().add(row)
+    db().flush()
+    audit.record("deployment.add", target=row, actor="cli", detail={"platform_id": platform_id,
+                                                                     "deployment_id": deployment_id})
     db().commit()
     click.echo(f"Deployment {deployment_id!r} added to platform {platform_id}.")
 
@@ -209,6 +217,8 @@ def deployment_status(platform_id, deployment_id, status):
                                                Deployment.deployment_id == deployment_id))
     if row is None:
         raise click.ClickException("no such deployment")
+    audit.record("deployment.status", target=row, actor="cli",
+                 detail={"platform_id": platform_id, "from": row.status, "to": status})
     row.status = status
     db().commit()
     click.echo(f"Deployment {deployment_id!r} is now {status}.")
@@ -225,6 +235,8 @@ def keys_rotate():
 
     hours = float(current_app.config["KEY_ROTATION_GRACE_HOURS"])
     current, upcoming = current_app.extensions["keystore"].rotate(timedelta(hours=hours))
+    audit.record("keys.rotate", actor="cli", detail={"current": current, "next": upcoming, "grace_hours": hours})
+    db().commit()
     click.echo(f"Current key is now {current}; next key {upcoming}. "
                f"The previous key stays published for {hours:g} hours.")
 

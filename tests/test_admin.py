@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from lti_tool.cli import create_admin
+from lti_tool.db import db
 from lti_tool.models import DISABLED, Deployment, Platform
 
 from .browser import Browser, csrf_token
@@ -167,5 +168,17 @@ def test_cli_platform_and_deployment_commands(app, tool):
                                   "--client-id", f["client_id"], "--auth-login-url", "https://a",
                                   "--auth-token-url", "https://a", "--key-set-url", "https://a"])
         assert dup.exit_code != 0 and "exists already" in dup.output
+        with app.app_context():  # every change the operator made is in the audit trail
+            from lti_tool.security_models import AuditEvent
+            def about_this_platform(e):
+                if e.target_type == "platform":
+                    return e.target_id == str(platform_id)
+                return e.detail.get("platform_id") == platform_id
+            done = [(e.action, e.actor) for e in db().scalars(
+                select(AuditEvent).where(AuditEvent.target_type.in_(("platform", "deployment")))
+                .order_by(AuditEvent.id)) if about_this_platform(e)]
+        assert [a for a, _ in done] == ["platform.create", "platform.status", "platform.status",
+                                        "deployment.add", "deployment.status"], done
+        assert {actor for _, actor in done} == {"cli"}
     finally:
         p.stop()
