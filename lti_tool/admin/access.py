@@ -153,13 +153,17 @@ def pending_destination(user: AdminUser) -> Optional[str]:
     return None
 
 
+def _session_user() -> tuple[Optional[AdminSession], Optional[AdminUser]]:
+    row = current_session()
+    return row, (db().get(AdminUser, row.admin_id) if row is not None else None)
+
+
 def admin_required(view: Callable) -> Callable:
     """A signed-in admin (both factors, where 2FA is on); others go to sign-in or its next step."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        row = current_session()
-        user = db().get(AdminUser, row.admin_id) if row is not None else None
+        row, user = _session_user()
         if user is None:
             return _to_sign_in()
         if row.stage != COMPLETE:
@@ -177,8 +181,7 @@ def password_stage_required(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        row = current_session()
-        user = db().get(AdminUser, row.admin_id) if row is not None else None
+        row, user = _session_user()
         if user is None:
             return _to_sign_in()
         if row.stage == COMPLETE:
@@ -195,8 +198,7 @@ def admin_or_enrolling(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        row = current_session()
-        user = db().get(AdminUser, row.admin_id) if row is not None else None
+        row, user = _session_user()
         if user is None:
             return _to_sign_in()
         if row.stage != COMPLETE:
