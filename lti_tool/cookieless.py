@@ -18,7 +18,6 @@ come here: their browser's signed cookie lists the sessions it opened (auth.py).
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import timedelta
@@ -30,6 +29,7 @@ from flask import (Blueprint, Flask, abort, current_app, g, jsonify, make_respon
 from sqlalchemy import bindparam, delete
 
 from .db import db, utcnow
+from .tokens import digest
 from .extensions import csrf
 from .permissions import launch_required
 from .security_models import PageTicket
@@ -48,10 +48,6 @@ _CONSUME_TICKET = delete(_tickets).where(_tickets.c.id == bindparam("ticket_id")
                                          _tickets.c.session_id == bindparam("sid"),
                                          _tickets.c.expires_at > bindparam("now"))
 _PURGE_TICKETS = delete(_tickets).where(_tickets.c.expires_at <= bindparam("now"))
-
-
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def new_secret() -> tuple[str, str]:

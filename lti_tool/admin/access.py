@@ -7,7 +7,6 @@ whose SHA-256 names a row in admin_session. The row, not the cookie, decides: si
 and absolute limits and `flask admin reset-2fa` end it, and a copied cookie dies with it."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 from functools import wraps
@@ -17,6 +16,7 @@ from flask import after_this_request, current_app, g, redirect, request, url_for
 from sqlalchemy import delete, select, update
 
 from ..db import db, utcnow
+from ..tokens import digest
 from ..models import AdminUser
 from ..permissions import ADMIN
 from ..security_models import AdminSession
@@ -28,10 +28,6 @@ COMPLETE, PASSWORD = "complete", "password"
 PENDING_LIFETIME = timedelta(minutes=15)
 # last_seen_at is written at most this often: the idle limit needs no write per request.
 TOUCH_EVERY = timedelta(minutes=1)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _idle_limit() -> timedelta:
@@ -84,7 +80,7 @@ def current_session() -> Optional[AdminSession]:
     if "admin_session" in g:
         return g.admin_session
     token = request.cookies.get(COOKIE, "")
-    row = db().get(AdminSession, token_hash(token)) if 20 <= len(token) <= 100 else None
+    row = db().get(AdminSession, digest(token)) if 20 <= len(token) <= 100 else None
     if row is not None and not is_usable(row):
         if row.ended_at is None:
             end_session(row)
@@ -106,7 +102,7 @@ def start_session(user: AdminUser, stage: str) -> AdminSession:
         end_session(previous)
     token, now = secrets.token_urlsafe(32), utcnow()
     lifetime = _absolute_limit() if stage == COMPLETE else PENDING_LIFETIME
-    row = AdminSession(id=token_hash(token), admin_id=user.id, stage=stage, created_at=now,
+    row = AdminSession(id=digest(token), admin_id=user.id, stage=stage, created_at=now,
                        last_seen_at=now, expires_at=now + lifetime, ip=request.remote_addr,
                        user_agent=(request.user_agent.string or "")[:300])
     db().add(row)

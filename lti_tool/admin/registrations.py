@@ -12,9 +12,10 @@ from sqlalchemy import func, select, update
 
 from .. import audit
 from ..db import db, utcnow
+from ..tokens import digest
 from ..models import AdminUser, Platform
 from ..security_models import RegistrationLink, RegistrationRequest
-from ..lti.registration_store import PROPOSED_FIELDS, apply_request, current_values, token_hash
+from ..lti.registration_store import PROPOSED_FIELDS, apply_request, current_values
 from .access import admin_required
 from .blueprint import bp
 from .forms import ConfirmForm, RegistrationLinkForm
@@ -70,7 +71,7 @@ def registration_links():
         return _links_page(form, status=400 if form.errors else 200)
     token = secrets.token_urlsafe(32)
     link = RegistrationLink(
-        token_hash=token_hash(token), label=form.label.data.strip(),
+        token_hash=digest(token), label=form.label.data.strip(),
         expected_issuer=(form.expected_issuer.data or "").strip() or None, created_by=g.admin.id,
         expires_at=utcnow() + timedelta(hours=int(form.lifetime_hours.data)))
     db().add(link)

@@ -10,7 +10,6 @@ tool closes the library's gaps here:
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from datetime import timedelta
@@ -24,6 +23,7 @@ from pylti1p3.message_validators import get_validators
 from sqlalchemy import bindparam, delete, select
 
 from ..db import db, utcnow
+from ..tokens import digest
 from ..models import ACTIVE, DISABLED, PENDING, Deployment, LaunchState, Platform
 from ..settings import get_setting
 from .errors import (
@@ -45,10 +45,6 @@ SUPPORTED_MESSAGES = {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
 STATE_COOKIE_PREFIX = "lti_state_"
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _cookie_kwargs() -> dict:
@@ -114,7 +110,7 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         self.platform = platform
         now = utcnow()
         db().connection().execute(_INSERT_STATE, {
-            "state": state, "nonce": nonce, "platform_id": platform.id, "browser_binding": _digest(binding),
+            "state": state, "nonce": nonce, "platform_id": platform.id, "browser_binding": digest(binding),
             "storage_target": self.storage_target, "created_at": now, "expires_at": now + timedelta(seconds=ttl)})
         db().commit()
         self.state, self.binding = state, binding
@@ -211,7 +207,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             self.cookieless = True
         if binding is None:
             raise CookiesBlocked("The state cookie set at login was not sent back.")
-        if not secrets.compare_digest(_digest(binding), row.browser_binding):
+        if not secrets.compare_digest(digest(binding), row.browser_binding):
             raise StateError("The launch state does not belong to this browser.")
         self._state_row = row
         return self

@@ -8,7 +8,6 @@ courses as an instructor.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -20,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..db import db, utcnow
+from ..tokens import digest
 from ..models import ACTIVE, PENDING, Deployment, Platform
 from ..security_models import RegistrationLink, RegistrationRequest
 from ..settings import get_setting
@@ -51,15 +51,11 @@ class Outcome:
 
 # -- one-time links ---------------------------------------------------------------------------
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def usable_link(token: str) -> Optional[RegistrationLink]:
     """The link this token opens, if it is unused and unexpired."""
     if not token or len(token) > 200:
         return None
-    link = db().scalar(select(RegistrationLink).where(RegistrationLink.token_hash == token_hash(token)))
+    link = db().scalar(select(RegistrationLink).where(RegistrationLink.token_hash == digest(token)))
     if link is None or link.used_at is not None or link.expires_at <= utcnow():
         return None
     return link

@@ -8,6 +8,7 @@ from flask_wtf.csrf import generate_csrf
 
 from ..auth import remember_launch
 from ..permissions import public
+from ..web import rate_limited
 from ..core.views import destination
 from ..security import learn_origins, platform_origins
 from .context import open_session
@@ -33,7 +34,7 @@ def launch_failed(exc: LaunchError):
 @bp.route("/login", methods=["GET", "POST"])
 @public  # platforms and browsers call it; signatures and state are its checks
 def login():
-    from ..web import rate_limited  # anonymous and writes a state row: bounded per client address
+    # Anonymous, and writes a state row: bounded per client address.
     request.values  # noqa: B018  (an oversized body is refused, 413, before it counts or stores anything)
     if (refused := rate_limited("login", "LOGIN_RATE_LIMIT")) is not None:
         return refused
