@@ -366,6 +366,8 @@ def grades_status():
 
 
 def register_commands(app: Flask) -> None:
-    for group in (db_cli, admin_cli, platform_cli, deployment_cli, keys_cli, content_cli, grades_cli):
+    from .privacy.cli import data_cli
+
+    for group in (db_cli, admin_cli, platform_cli, deployment_cli, keys_cli, content_cli, grades_cli, data_cli):
         app.cli.add_command(group)
     app.cli.add_command(quickstart_setup)
