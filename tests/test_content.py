@@ -132,8 +132,38 @@ def test_incomplete_statements_are_marked_not_invented(programmes):
 
 def test_every_module_has_every_activity_kind(programmes):
     for programme in programmes.values():
-        assert len(programme.modules) == len(programme.areas)
-        for module in programme.modules:
+        framework_modules = [m for m in programme.modules if m.purpose is None]
+        assert {m.area_id for m in framework_modules} <= {a.id for a in programme.areas}
+        for module in framework_modules:
             assert {a.kind for a in module.activities} >= {"reading", "scenario", "practice", "knowledge_check"}
             for a in module.activities:
                 assert a.develops and all(s in programme.statements for s in a.develops)
+
+
+def test_modules_outside_the_areas_need_a_purpose(tmp_path):
+    shutil.copytree(PACKS / "npqsl", tmp_path / "npqsl")
+    modules = tmp_path / "npqsl" / "modules.yaml"
+    text = modules.read_text()
+    extra = """  - id: induction
+    purpose: induction
+    title: "Welcome to the programme"
+    activities:
+      - id: induction-reading
+        kind: reading
+        title: "How the programme runs"
+        minutes: 10
+        develops: [NPQSL/school-culture/that-1]
+        body: ["How the programme runs online."]
+        questions:
+          - {id: q1, type: text, prompt: "What do you want from the programme?"}
+"""
+    modules.write_text(text.replace("modules:\n", "modules:\n" + extra, 1))
+    programme, problems = check_pack(tmp_path / "npqsl")
+    assert problems == []
+    induction = programme.modules[0]
+    assert induction.purpose == "induction" and induction.area_id is None
+    assert not induction.counts_for_coverage and induction.counts_for_engagement
+
+    modules.write_text(text.replace("modules:\n", "modules:\n" + extra.replace("    purpose: induction\n", ""), 1))
+    programme, problems = check_pack(tmp_path / "npqsl")
+    assert programme is None and any("'area' is a required property" in str(p) for p in problems)

@@ -124,7 +124,7 @@ class _PackReader:
                     statement_ids.add(f"{code}/{area['id']}/{'that' if kind == 'learn_that' else 'how'}-{s['n']}")
         activity_ids: set[str] = set()
         for mi, module in enumerate(modules["modules"]):
-            if module["area"] not in area_ids:
+            if "area" in module and module["area"] not in area_ids:
                 self.problem("modules.yaml", ["modules", mi, "area"], f"no framework area {module['area']!r}")
             for ti, act in enumerate(module["activities"]):
                 where = ["modules", mi, "activities", ti]
@@ -221,8 +221,8 @@ class _PackReader:
         )
         built_modules = tuple(
             Module(
-                id=m["id"], programme=code, area_id=m["area"], title=m["title"], summary=m.get("summary", ""),
-                days=m.get("days", 14),
+                id=m["id"], programme=code, area_id=m.get("area"), title=m["title"], summary=m.get("summary", ""),
+                days=m.get("days", 14), purpose=m.get("purpose"),
                 activities=tuple(
                     Activity(
                         id=a["id"], programme=code, module_id=m["id"], kind=a["kind"], title=a["title"],

@@ -110,11 +110,23 @@ class Activity:
 class Module:
     id: str
     programme: str
-    area_id: str
+    area_id: Optional[str]
     title: str
     summary: str
     days: int
     activities: tuple[Activity, ...]
+    # None for a framework module; "induction", "preparation" or "bridging" for one outside the areas.
+    purpose: Optional[str] = None
+
+    @property
+    def counts_for_coverage(self) -> bool:
+        """Only framework modules develop the programme's statements."""
+        return self.purpose is None
+
+    @property
+    def counts_for_engagement(self) -> bool:
+        """Bridging material is optional background: it never counts towards engagement."""
+        return self.purpose != "bridging"
 
 
 @dataclass
