@@ -20,8 +20,8 @@ MAX_FLAGS = 10
 MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
 NUMERIC_DATE = r"\d{1,2}\s?[/.\-]\s?\d{1,2}\s?[/.\-]\s?(?:\d{4}|\d{2})\b"
-DAY = r"\d{1,2}(?:st|nd|rd|th)?"
-WORDY_DATE = rf"(?:{DAY}\s+(?:of\s+)?{MONTHS}(?:\s+\d{{4}})?|{MONTHS}\s+{DAY}(?:,?\s+\d{{4}})?|{MONTHS}\s+\d{{4}})"
+DAY = r"\d{1,2}(?:st|nd|rd|th)?\b"
+WORDY_DATE = rf"(?:{DAY}\s+(?:of\s+)?{MONTHS}(?:\s+\d{{4}})?|{MONTHS}\s+\d{{4}}|{MONTHS}\s+{DAY}(?:,?\s+\d{{4}})?)"
 
 _DOB = re.compile(
     rf"(?i:\b(?:d\.?\s?o\.?\s?b\.?|date\s+of\s+birth|birth\s?date|birthday)\s*(?:is|was|:|-|–)?\s*)"
