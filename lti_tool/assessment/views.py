@@ -132,7 +132,8 @@ def _render_response(cfg: AssessmentConfig, *, answers: dict | None = None, erro
         attempt_no=service.attempt_number(all_windows, mine, window) if window else 1,
         words=words, total_words=service.total_words(cfg, answers), released=released, error=error,
         problems=problems or [], fmt_utc=service.fmt_utc, pupil_flags=pupil_flags or [],
-        confirmed=bool(request.form.get("confirm")),
+        # After the names warning the declaration stays ticked, so "Submit anyway" submits.
+        confirmed=bool(pupil_flags) and bool(request.form.get("confirm")),
         draft_key=f"npq-assessment:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{cfg.ref}:{window.number if window else 0}",
     ), status
 
