@@ -119,3 +119,17 @@ KEY_ROTATION_GRACE_HOURS = 24
 
 # A platform's Retry-After (429 or 503) is honoured up to this many seconds.
 AGS_RETRY_AFTER_MAX_SECONDS = 3600
+
+# -- Personal data (see docs/data-protection.md) --------------------------------------------
+# Retention periods, applied by `flask data purge` (run it daily from cron). A provider admin can
+# change each on the Settings page, within bounds.
+RETENTION_SESSION_DAYS = 7        # expired sessions, login states, tickets, rate counters, tokens
+RETENTION_DRAFT_DAYS = 365        # unsubmitted drafts of someone who left or stopped launching
+RETENTION_WORK_YEARS = 6          # submitted work, marks, feedback (appeals, DfE audit)
+RETENTION_ENGAGEMENT_YEARS = 6    # attendance, questions, launch records
+RETENTION_DFE_YEARS = 6           # DfE declarations and outcomes
+RETENTION_AUDIT_YEARS = 6         # the audit log
+# Named as the data controller in the privacy notice.
+PROVIDER_NAME = "your NPQ provider"
+# The privacy notice's text (plain text paragraphs); empty: the standard notice.
+PRIVACY_NOTICE = ""

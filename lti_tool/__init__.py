@@ -102,6 +102,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .writeups.views import bp as writeups_bp
     from .core.views import bp as core_bp
     from .lti.views import bp as lti_bp
+    from .privacy.notice import bp as privacy_bp
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(core_bp)
@@ -112,6 +113,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(marking_bp)
     app.register_blueprint(assessment_bp)
     app.register_blueprint(delivery_bp)
+    app.register_blueprint(privacy_bp)
     # Platforms post id_tokens and registration forms across sites: those are protected by
     # signatures and state, not by the CSRF token.
     csrf.exempt(lti_bp)

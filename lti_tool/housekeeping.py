@@ -1,27 +1,13 @@
 """Rows that outlive their use: deleted now and then by the grade worker (`flask grades work`),
-never on a request's path."""
+never on a request's path. What has expired is decided by the retention rules
+(privacy/retention.py); `flask data purge` applies every category, this the sessions only."""
 from __future__ import annotations
-
-from sqlalchemy import delete
-
-from .db import db, utcnow
-from .models import LaunchState
-from .security_models import PageTicket, RateCounter
 
 
 def purge_expired() -> dict[str, int]:
-    """Delete expired login states, rate-limit windows and page tickets, and admin sessions that
-    ended or expired long ago. Returns how many rows of each went."""
-    from .admin.access import purge_old_sessions  # the admin sessions' own retention rule
+    """Delete expired login states, sessions, page tickets, rate-limit windows, failed sign-ins
+    and access tokens past the session retention period. Returns how many rows of each went."""
+    from .privacy.purge import purge  # noqa: PLC0415
+    from .privacy.retention import SESSION  # noqa: PLC0415
 
-    now = utcnow()
-    statements = {
-        # Login states nobody came back for (a flood of anonymous logins leaves many).
-        "launch_state": delete(LaunchState).where(LaunchState.expires_at < now),
-        "rate_counter": delete(RateCounter).where(RateCounter.expires_at < now),
-        "page_ticket": delete(PageTicket).where(PageTicket.expires_at < now),
-    }
-    counts = {name: db().execute(stmt).rowcount for name, stmt in statements.items()}
-    purge_old_sessions()
-    db().commit()
-    return counts
+    return {outcome.table: outcome.rows for outcome in purge(categories=[SESSION])}

@@ -70,12 +70,15 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(200))  # "admin:alice", "cli", "registration", "system"
+    actor: Mapped[str] = mapped_column(String(200))  # "admin:alice", "person:12 (tutor)", "cli", "system"
     action: Mapped[str] = mapped_column(String(60), index=True)  # "platform.update", "admin.sign_in"
     target_type: Mapped[Optional[str]] = mapped_column(String(40))
     target_id: Mapped[Optional[str]] = mapped_column(String(100))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[Optional[str]] = mapped_column(String(64))
+    # The person the action concerns (whose work was exported, marked, erased...). No foreign
+    # key: the entry outlives an erased person's row.
+    subject_person_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
 
 
 class RateCounter(Base):

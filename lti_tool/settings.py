@@ -1,7 +1,12 @@
-"""Provider settings: the config file gives the default, an admin's choice in the UI overrides it."""
+"""Provider settings: the config file gives the default, an admin's choice in the UI overrides it.
+
+A setting is a switch (BOOL), a whole number of days or years within bounds (DAYS, YEARS: the
+retention periods), or a text (TEXT: the provider's name, the privacy notice). A number or text
+left blank on the settings page goes back to the configuration's default."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Optional, Union
 
 from flask import current_app
 from sqlalchemy import select
@@ -9,12 +14,24 @@ from sqlalchemy import select
 from .db import db
 from .models import Setting
 
+BOOL, DAYS, YEARS, TEXT = "bool", "days", "years", "text"
+Value = Union[bool, int, str]
+
 
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
     label: str
     help: str
+    kind: str = BOOL
+    minimum: Optional[int] = None  # DAYS / YEARS: the bounds the settings page enforces
+    maximum: Optional[int] = None
+    max_length: int = 200          # TEXT
+    group: str = "Access and registration"
+
+
+def _retention(key: str, label: str, help: str, kind: str, minimum: int, maximum: int) -> SettingSpec:
+    return SettingSpec(key, label, help, kind, minimum, maximum, group="Retention of personal data")
 
 
 PROVIDER_SETTINGS = (
@@ -45,17 +62,51 @@ PROVIDER_SETTINGS = (
         "Canvas makes a new deployment ID for every install of the tool. Off: a launch from an "
         "unseen deployment is held for an admin to approve.",
     ),
+    _retention("RETENTION_SESSION_DAYS", "Sessions, sign-in records and access tokens: days kept after they expire",
+               "Launch and admin sessions, login states, page tickets, rate counters, failed sign-ins.", DAYS, 1, 365),
+    _retention("RETENTION_DRAFT_DAYS", "Unsubmitted drafts: days kept after the participant left or last opened the tool",
+               "Drafts and autosaves of someone the VLE no longer lists in the course, or who has not "
+               "launched for this long. Submitted work is kept as below.", DAYS, 30, 3650),
+    _retention("RETENTION_WORK_YEARS", "Submitted work, marks and feedback: years kept",
+               "Counted from submission. Long enough for assessment appeals and DfE audit.", YEARS, 1, 20),
+    _retention("RETENTION_ENGAGEMENT_YEARS", "Attendance, questions and launch records: years kept",
+               "Counted from when each was recorded.", YEARS, 1, 20),
+    _retention("RETENTION_DFE_YEARS", "DfE declarations and outcomes: years kept",
+               "Released outcomes and DfE participant IDs, counted from their last change.", YEARS, 1, 20),
+    _retention("RETENTION_AUDIT_YEARS", "Audit log: years kept", "Counted from each entry.", YEARS, 1, 20),
+    SettingSpec("PROVIDER_NAME", "Your organisation's name",
+                "Named as the data controller in the privacy notice.", TEXT, max_length=200,
+                group="Privacy notice"),
+    SettingSpec("PRIVACY_NOTICE", "Privacy notice",
+                "Plain text; a blank line starts a new paragraph. Leave blank for the standard notice, "
+                "which names your organisation as controller and this tool as its processor.",
+                TEXT, max_length=20000, group="Privacy notice"),
 )
+SPECS = {spec.key: spec for spec in PROVIDER_SETTINGS}
+
+
+def _typed(spec: Optional[SettingSpec], value: Any) -> Value:
+    if spec is None or spec.kind == BOOL:
+        return bool(value)
+    if spec.kind == TEXT:
+        return "" if value is None else str(value)
+    return int(value)
+
+
+def setting_value(key: str) -> Value:
+    """The provider's value of a setting (a bool, a whole number or a text), else the config's."""
+    row = db().get(Setting, key)
+    value = row.value if row is not None and row.value is not None else current_app.config.get(key)
+    return _typed(SPECS.get(key), value)
 
 
 def get_setting(key: str) -> bool:
-    row = db().get(Setting, key)
-    if row is not None:
-        return bool(row.value)
-    return bool(current_app.config.get(key))
+    """A switch's value (the setting a view's Allow(..., setting=...) names)."""
+    return bool(setting_value(key))
 
 
-def set_setting(key: str, value: bool) -> None:
+def set_setting(key: str, value: Optional[Value]) -> None:
+    """Store the provider's choice; None forgets it (the configuration's default applies)."""
     row = db().get(Setting, key)
     if row is None:
         db().add(Setting(key=key, value=value))
@@ -63,9 +114,8 @@ def set_setting(key: str, value: bool) -> None:
         row.value = value
 
 
-def all_settings() -> list[tuple[SettingSpec, bool]]:
+def all_settings() -> list[tuple[SettingSpec, Value]]:
     stored = {s.key: s.value for s in db().scalars(select(Setting))}
-    return [
-        (spec, bool(stored.get(spec.key, current_app.config.get(spec.key))))
-        for spec in PROVIDER_SETTINGS
-    ]
+    return [(spec, _typed(spec, stored[spec.key] if stored.get(spec.key) is not None
+                          else current_app.config.get(spec.key)))
+            for spec in PROVIDER_SETTINGS]

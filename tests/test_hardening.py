@@ -150,7 +150,8 @@ def test_grade_worker_purges_expired_states_counters_tickets_and_old_admin_sessi
     sid = re.search(r"/s/([^/]+)/", page.url).group(1)
     create_admin("purge-" + secrets.token_hex(3), secrets.token_urlsafe(12))
     admin_id = dbs.scalar(select(AdminUser.id).order_by(AdminUser.id.desc()).limit(1))
-    past, future, tag = utcnow() - timedelta(minutes=5), utcnow() + timedelta(hours=1), secrets.token_hex(6)
+    # Expired rows go once the session retention period (RETENTION_SESSION_DAYS, 7) has passed.
+    past, future, tag = utcnow() - timedelta(days=8), utcnow() - timedelta(days=6), secrets.token_hex(6)
     rows = {
         "launch_state": [LaunchState(state=f"old-{tag}", nonce=f"n-old-{tag}", platform_id=platform.db_id,
                                      browser_binding="b", expires_at=past),
@@ -160,10 +161,9 @@ def test_grade_worker_purges_expired_states_counters_tickets_and_old_admin_sessi
                          RateCounter(key=f"new-{tag}", window=1, count=1, expires_at=future)],
         "page_ticket": [PageTicket(id=f"old-{tag}", session_id=sid, expires_at=past),
                         PageTicket(id=f"new-{tag}", session_id=sid, expires_at=future)],
-        # Admin sessions are kept 30 days after they expire (admin.access.purge_old_sessions).
-        "admin_session": [AdminSession(id=f"old-{tag}", admin_id=admin_id, expires_at=utcnow() - timedelta(days=31),
-                                       created_at=utcnow() - timedelta(days=32), last_seen_at=utcnow() - timedelta(days=32)),
-                          AdminSession(id=f"new-{tag}", admin_id=admin_id, expires_at=past, ended_at=past)],
+        "admin_session": [AdminSession(id=f"old-{tag}", admin_id=admin_id, expires_at=past,
+                                       created_at=utcnow() - timedelta(days=9), last_seen_at=utcnow() - timedelta(days=9)),
+                          AdminSession(id=f"new-{tag}", admin_id=admin_id, expires_at=future, ended_at=future)],
     }
     for group in rows.values():
         dbs.add_all(group)

@@ -209,7 +209,7 @@ def _as_written(text: str) -> str:
     return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r", "＝")) else text
 
 
-def test_every_csv_export_neutralises_formulas(app, platform):
+def test_every_csv_export_neutralises_formulas(app, tool, platform):
     context_id = "csv-" + secrets.token_hex(3)
     home = {"context_id": context_id, "custom": {"npq_programme": "NPQSL"}}
     names = {EVIL_NAME: EVIL_EMAIL, "@SUM(1+1)": "-2+3@example.org", "\tTabbed": "\rcr@example.org",
@@ -221,7 +221,8 @@ def test_every_csv_export_neutralises_formulas(app, platform):
     s = re.search(r"(.*/s/[^/]+/)", page.url).group(1)
     exports = {"dashboard.csv": ("participant", "email"), "assessment/NPQSL/outcomes.csv": ("full_name", "email")}
     csv_routes = {r.endpoint for r in app.url_map.iter_rules() if r.rule.endswith(".csv")}
-    assert csv_routes == {"delivery.dashboard_csv", "assessment.outcomes_csv"}, "a new CSV export: test it here"
+    assert csv_routes == {"delivery.dashboard_csv", "assessment.outcomes_csv", "admin.audit_csv"}, \
+        "a new CSV export: test it here"
     for path, (name_col, email_col) in exports.items():
         rows = {r[email_col]: r for r in _rows(tutor.http.get(s + path))}
         for name, email in names.items():
@@ -230,6 +231,22 @@ def test_every_csv_export_neutralises_formulas(app, platform):
             assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in row.values()), (path, row)
     dash = {r["email"]: r for r in _rows(tutor.http.get(s + "dashboard.csv"))}
     assert dash["'" + EVIL_EMAIL]["activities_total"] == "40"  # numbers stay numbers
+
+    # The audit log's CSV: names of the people concerned and actors come from the platform too.
+    from lti_tool import audit
+
+    from .admin_support import new_admin, signed_in
+
+    tag = "test.csv_" + secrets.token_hex(3)
+    with app.app_context():
+        evil = db().scalar(select(Person.id).where(Person.name == EVIL_NAME).order_by(Person.id.desc()).limit(1))
+        audit.record(tag, actor=EVIL_EMAIL, subject=evil, target_type="@x", detail={"note": "=1+1"})
+        db().commit()
+    admin = signed_in(tool, *new_admin(app, "csv"))
+    logged = _rows(admin.get(tool.url + "/admin/audit.csv", params={"action": tag}))
+    [row] = logged
+    assert row["Person concerned"] == _as_written(EVIL_NAME) and row["Done by"] == _as_written(EVIL_EMAIL)
+    assert row["Object"] == "'@x" and not any(v.startswith(("=", "+", "-", "@")) for v in row.values()), row
 
 
 def test_the_csv_writer_keeps_numbers_and_neutralises_text():

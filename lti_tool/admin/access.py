@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Callable, Optional
 
 from flask import after_this_request, current_app, g, redirect, request, url_for
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from ..db import db, utcnow
 from ..tokens import digest
@@ -121,11 +121,12 @@ def end_all_sessions(admin_id: int) -> int:
     return result.rowcount
 
 
-def purge_old_sessions(keep: timedelta = timedelta(days=30)) -> int:
-    """Forget sessions that expired long ago (the audit trail keeps sign-ins); how many went.
-    The caller commits."""
-    cutoff = utcnow() - keep
-    return db().execute(delete(AdminSession).where(AdminSession.expires_at < cutoff)).rowcount
+def purge_old_sessions() -> int:
+    """Forget sessions past the session retention period (the audit trail keeps sign-ins); how
+    many went. The retention purge decides what has expired; the caller commits."""
+    from ..privacy.purge import purge  # noqa: PLC0415 (privacy imports the models)
+
+    return sum(o.rows for o in purge(tables=["admin_session"], commit=False))
 
 
 def active_sessions(admin_id: int) -> list[AdminSession]:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, Optional, ValidationError
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..lti.outbound import CREDENTIALS, INSECURE, url_problem
 from ..models import STATUSES
@@ -84,9 +84,24 @@ class ConfirmForm(FlaskForm):
     """A button's form: only the CSRF token (revoke a link, approve or reject a request)."""
 
 
-class SettingsForm(FlaskForm):
-    AUTO_ACTIVATE_REGISTRATIONS = BooleanField()
-    AUTO_ACCEPT_NEW_DEPLOYMENTS = BooleanField()
-    MENTORS_SEE_FEEDBACK = BooleanField()
-    MENTORS_SEE_SUBMITTED_WORK = BooleanField()
-    INSTITUTION_ADMINS_ARE_COURSE_ADMINS = BooleanField()
+def settings_form(specs) -> FlaskForm:
+    """The settings page's form, one field per provider setting: a checkbox for a switch, a whole
+    number within its bounds for a retention period, a text box for a text. A number or text
+    left blank goes back to the configuration's default."""
+
+    class SettingsForm(FlaskForm):
+        pass
+
+    for spec in specs:
+        if spec.kind == "bool":
+            field = BooleanField(spec.label)
+        elif spec.kind in ("days", "years"):
+            field = IntegerField(spec.label, validators=[Optional(), NumberRange(
+                spec.minimum, spec.maximum,
+                message=f"Enter a whole number of {spec.kind} from {spec.minimum} to {spec.maximum}.")])
+        elif spec.max_length > 300:
+            field = TextAreaField(spec.label, validators=[Optional(), Length(max=spec.max_length)])
+        else:
+            field = StringField(spec.label, validators=[Optional(), Length(max=spec.max_length)])
+        setattr(SettingsForm, spec.key, field)
+    return SettingsForm()

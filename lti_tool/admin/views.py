@@ -13,7 +13,7 @@ from ..models import STATUSES, Deployment, Platform
 from ..settings import PROVIDER_SETTINGS, all_settings, set_setting
 from .access import admin_required
 from .blueprint import bp
-from .forms import ConfirmForm, DeploymentForm, PlatformForm, SettingsForm, StatusForm
+from .forms import ConfirmForm, DeploymentForm, PlatformForm, StatusForm, settings_form
 from .registrations import pending_request_counts, pending_requests
 
 # The fields of a platform whose every change is audited with its before and after values.
@@ -168,16 +168,27 @@ def deployment_status(deployment_id: int):
     return redirect(url_for("admin.platform_detail", platform_id=deployment.platform_id))
 
 
+def _submitted_value(spec, field):
+    """What the settings form says for one setting; None for a blank number or text (the default)."""
+    if spec.kind == "bool":
+        return bool(field.data)
+    if spec.kind == "text":
+        text = (field.data or "").replace("\r\n", "\n").replace("\x00", "").strip()
+        return text or None
+    return field.data
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @admin_required
 def settings():
-    form = SettingsForm()
+    form = settings_form(PROVIDER_SETTINGS)
     if form.validate_on_submit():
         before = {spec.key: value for spec, value in all_settings()}
         for spec in PROVIDER_SETTINGS:
-            set_setting(spec.key, bool(getattr(form, spec.key).data))
-        changed = {key: {"before": before.get(key), "after": bool(getattr(form, key).data)}
-                   for key in before if before.get(key) != bool(getattr(form, key).data)}
+            set_setting(spec.key, _submitted_value(spec, getattr(form, spec.key)))
+        db().flush()
+        after = {spec.key: value for spec, value in all_settings()}
+        changed = {key: {"before": before[key], "after": after[key]} for key in before if before[key] != after[key]}
         if changed:
             audit.record("settings.update", target_type="settings", detail=changed)
         db().commit()
@@ -186,7 +197,10 @@ def settings():
     if request.method == "GET":
         for spec, value in all_settings():
             getattr(form, spec.key).data = value
-    return render_template("admin/settings.html", form=form, specs=PROVIDER_SETTINGS)
+    groups: dict[str, list] = {}
+    for spec in PROVIDER_SETTINGS:
+        groups.setdefault(spec.group, []).append(spec)
+    return render_template("admin/settings.html", form=form, groups=groups), 400 if form.errors else 200
 
 
 __all__ = ["bp", "STATUSES"]

@@ -18,6 +18,7 @@ from ..content.model import Programme
 from ..db import db, utcnow
 from ..grades.outbox import enqueue_score
 from ..lti.context import LaunchContext
+from .. import audit
 from ..models import PARTICIPANT, Enrolment, GradeOutbox, Person
 from ..versioned import get_or_create
 from .models import (
@@ -108,11 +109,22 @@ def parse_when(utc_value: Optional[str], local_value: Optional[str]) -> Optional
 
 # -- the audit trail ---------------------------------------------------------------------------
 
+# Assessment events that also go to the provider's audit log (marks, moderation, releases).
+AUDITED = {"first mark recorded": "assessment.mark", "second mark recorded": "assessment.mark",
+           "agreed outcome recorded": "assessment.moderate", "outcome released": "assessment.release",
+           "attempt voided": "assessment.void", "DfE participant ID recorded": "assessment.dfe_id"}
+
+
 def record(course_id: int, actor_id: Optional[int], action: str, *, window: Optional[AssessmentWindow] = None,
            attempt: Optional[AssessmentAttempt] = None, **detail: Any) -> None:
     db().add(AssessmentEvent(course_id=course_id, actor_id=actor_id, action=action, detail=detail,
                              window_id=window.id if window else (attempt.window_id if attempt else None),
                              attempt_id=attempt.id if attempt else None))
+    if action in AUDITED:
+        audit.record(AUDITED[action], target=attempt, target_type=None if attempt else "course",
+                     target_id=None if attempt else course_id,
+                     subject=attempt.person_id if attempt else detail.get("person"),
+                     detail={"course_id": course_id, "event": action, **detail})
 
 
 def events_for(attempt: AssessmentAttempt) -> list[AssessmentEvent]:

@@ -19,7 +19,9 @@ from ..auth import autosave_payload
 from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme
 from ..core.views import register_item_resolver
+from .. import audit
 from ..csv_export import csv_response
+from ..privacy import pupil_check
 from ..db import db, utcnow
 from ..grades.delivery import kick
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Person
@@ -101,7 +103,7 @@ def _participant_view(cfg: AssessmentConfig):
 
 
 def _render_response(cfg: AssessmentConfig, *, answers: dict | None = None, error: str | None = None,
-                     problems: list[str] | None = None, status: int = 200):
+                     problems: list[str] | None = None, status: int = 200, pupil_flags: list | None = None):
     ctx = current_context()
     now = utcnow()
     all_windows, mine, expected, window = _participant_view(cfg)
@@ -129,7 +131,9 @@ def _render_response(cfg: AssessmentConfig, *, answers: dict | None = None, erro
         state=service.state(window, attempt, now) if window else None, history=history, me=me,
         attempt_no=service.attempt_number(all_windows, mine, window) if window else 1,
         words=words, total_words=service.total_words(cfg, answers), released=released, error=error,
-        problems=problems or [], fmt_utc=service.fmt_utc,
+        problems=problems or [], fmt_utc=service.fmt_utc, pupil_flags=pupil_flags or [],
+        # After the names warning the declaration stays ticked, so "Submit anyway" submits.
+        confirmed=bool(pupil_flags) and bool(request.form.get("confirm")),
         draft_key=f"npq-assessment:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{cfg.ref}:{window.number if window else 0}",
     ), status
 
@@ -226,7 +230,10 @@ def save_or_submit(code: str, number: int):
             cfg, answers=raw, status=409, error=str(exc) if isinstance(exc, responses.Closed) else
             "Your response was changed in another tab or on another device since you opened this page. What you "
             "see here has not been saved: copy what you need, then reload to see the other version.")
-    if request.form.get("action") != "submit":
+    action = request.form.get("action")
+    # "Submit anyway": the participant read the warning about names or dates of birth and submits.
+    warned = action == pupil_check.SUBMIT_ANYWAY
+    if action != "submit" and not warned:
         db().commit()
         flash("Draft saved.")
         return redirect(url_for("assessment.response", code=code) + "#response", code=303)
@@ -237,6 +244,10 @@ def save_or_submit(code: str, number: int):
         db().commit()  # the draft is kept; only the submission is refused
         return _render_response(cfg, answers=answers, problems=problems, status=400,
                                 error="Not submitted yet. Your draft is saved; put these right, then submit again.")
+    flags = [] if warned else pupil_check.check(answers)
+    if flags:
+        db().commit()  # the draft is kept as written; the participant decides
+        return _render_response(cfg, answers=answers, pupil_flags=flags)
     responses.submit(ctx, cfg, attempt)
     db().commit()
     kick(current_app._get_current_object())
@@ -572,12 +583,21 @@ def _filename(cfg: AssessmentConfig, ext: str) -> str:
     return f"npq-outcomes-{cfg.programme.lower()}-{course}-{utcnow():%Y%m%d}.{ext}"
 
 
+def _audit_export(fmt: str, people: int) -> None:
+    """The DfE outcomes export lists every participant: who made it goes in the audit log."""
+    ctx = current_context()
+    audit.record(f"export.dfe_outcomes_{fmt}", target_type="course", target_id=ctx.course_id,
+                 detail={"people": people})
+    db().commit()
+
+
 @bp.get("/s/<sid>/assessment/<code>/outcomes.csv")
 @launch_required(*TUTORS)
 def outcomes_csv(code: str):
     cfg = _config_or_404(code)
     columns = eng.report_columns(cfg)
     rows = eng.report_rows(cfg, eng.compute(current_context().course_id, cfg))
+    _audit_export("csv", len(rows))
     return csv_response(_filename(cfg, "csv"), columns, ([row[c] for c in columns] for row in rows))
 
 
@@ -586,7 +606,9 @@ def outcomes_csv(code: str):
 def outcomes_json(code: str):
     ctx = current_context()
     cfg = _config_or_404(code)
-    data = eng.to_json(cfg, ctx.course_title, eng.compute(ctx.course_id, cfg))
+    people = eng.compute(ctx.course_id, cfg)
+    data = eng.to_json(cfg, ctx.course_title, people)
+    _audit_export("json", len(people))
     return Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="{_filename(cfg, "json")}"', "Cache-Control": "private, no-store"})
 

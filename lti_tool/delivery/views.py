@@ -15,6 +15,7 @@ from ..db import db, utcnow
 from ..models import (
     COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Attendance, Enrolment, Person, Question, Webinar,
 )
+from .. import audit
 from ..csv_export import csv_response
 from ..permissions import course_object, current_context, launch_required, mentee_subs
 from ..settings import get_setting
@@ -239,6 +240,9 @@ def dashboard_csv():
         abort(404)
     rows = service.cohort_progress(ctx.course_id, programme)
     header, table = service.dashboard_table(programme, rows, len(service.webinars(ctx.course_id)))
+    audit.record("export.dashboard_csv", target_type="course", target_id=ctx.course_id,
+                 detail={"programme": programme.code, "people": len(rows)})
+    db().commit()
     return csv_response(f"progress-{programme.code.lower()}-course-{ctx.course_id}.csv", header, table)
 
 

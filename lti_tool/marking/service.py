@@ -13,6 +13,7 @@ from pylti1p3.names_roles import NamesRolesProvisioningService
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import selectinload
 
+from .. import audit
 from ..content.model import Rubric, WriteupTemplate
 from ..db import db, utcnow
 from ..grades.outbox import enqueue_score
@@ -192,8 +193,17 @@ def read_form(rubric: Rubric, form) -> tuple[dict, dict, str]:
     return levels, comments, overall
 
 
+# Marking events as the provider's audit log names them.
+AUDITED = {"draft mark saved": "writeup.mark", "agreed mark recorded": "writeup.moderate",
+           "mark released": "writeup.release", "returned for resubmission": "writeup.return",
+           "added to moderation sample": "writeup.moderation_sample"}
+
+
 def _event(submission: WriteupSubmission, actor_id: int, action: str, **detail) -> None:
+    """The marking trail (shown on the marking page) and the provider's audit log, together."""
     db().add(MarkEvent(submission_id=submission.id, actor_id=actor_id, action=action, detail=detail))
+    audit.record(AUDITED[action], target=submission, subject=submission.doc.person_id,
+                 detail={"template": submission.doc.template_ref, "attempt": submission.attempt, **detail})
 
 
 def save_mark(submission: WriteupSubmission, rubric: Rubric, marker_id: int, kind: str,

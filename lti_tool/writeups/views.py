@@ -8,6 +8,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 
 from sqlalchemy import select
 
+from .. import audit
 from ..extensions import csrf
 from ..auth import autosave_payload
 from ..content.items import CatalogueItem, register_item_source
@@ -16,6 +17,7 @@ from ..db import db
 from ..grades.delivery import kick
 from ..grades.outbox import ags_timestamp, enqueue_score
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Person, WriteupDoc, WriteupSubmission, WriteupVersion
+from ..privacy import pupil_check
 from ..permissions import Allow, course_object, current_context, launch_required, require_item, require_submitted, valid_id
 from . import service
 from .service import ContentError, Conflict, ReadOnly
@@ -64,7 +66,7 @@ def _linked_docs(programme: Programme, template: WriteupTemplate) -> list[tuple[
     return out
 
 
-def _render(programme, template, doc, content, *, error=None, problems=None, status=200):
+def _render(programme, template, doc, content, *, error=None, problems=None, status=200, pupil_flags=None):
     ctx = current_context()
     person = db().get(Person, ctx.person_id)
     last = doc.submissions[-1] if doc and doc.submissions else None
@@ -75,7 +77,7 @@ def _render(programme, template, doc, content, *, error=None, problems=None, sta
         word_count=service.word_count(template, content), word_limit=programme.word_limit(template),
         linked=_linked_docs(programme, template), service=service, person=person,
         develops=[programme.statements[s] for s in template.develops if s in programme.statements],
-        released=released, rubric=programme.rubrics[template.rubric_id],
+        released=released, rubric=programme.rubrics[template.rubric_id], pupil_flags=pupil_flags or [],
         draft_key=f"npq-writeup:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{template.ref}",
     ), status
 
@@ -129,6 +131,9 @@ def save_or_submit(code: str, template_id: str):
     programme, template = _template_or_404(code, template_id)
     doc = service.get_doc(ctx.person_id, ctx.course_id, template, create=True)
     action = request.form.get("action", "save")
+    # "Submit anyway": the participant read the warning about names or dates of birth and submits.
+    warned = action == pupil_check.SUBMIT_ANYWAY
+    action = "submit" if warned else action
     pairs = [(k, v) for k, v in request.form.items(multi=True) if k[:2] in ("f.", "t.", "x.", "r.")]
     if service.editable(doc):
         _set_school(doc, request.form.get("m.school"))
@@ -163,6 +168,10 @@ def save_or_submit(code: str, template_id: str):
         db().commit()  # the draft is kept; only the submission is refused
         return _render(programme, template, doc, content, problems=problems, status=400,
                        error="Not submitted yet. Your draft is saved; put these right, then submit again.")
+    flags = [] if warned else pupil_check.check(content)
+    if flags:
+        db().commit()  # the draft is kept as written; the participant decides
+        return _render(programme, template, doc, content, pupil_flags=flags)
     submission = service.submit(doc, template)
     _tell_gradebook(programme, template, submission)
     db().commit()
@@ -343,6 +352,9 @@ def export(code: str, template_id: str, version: int, fmt: str):
     dates.append(("Exported", utcnow().strftime(fmt_date)))
     document = export_document(programme, template, doc, row.content, label, dates)
     data = to_pdf(document) if fmt == "pdf" else to_docx(document)
+    audit.record(f"writeup.export_{fmt}", target=doc, subject=doc.person_id, detail={
+        "template": template.ref, "version": version, "submitted": submission is not None})
+    db().commit()
     name = f"{template.id}-{doc.person.display_name}-v{version}".replace(" ", "-")
     name = "".join(ch for ch in name if ch.isalnum() or ch in "-_")[:80]
     mimetype = "application/pdf" if fmt == "pdf" else \
