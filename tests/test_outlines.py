@@ -231,3 +231,28 @@ def test_picker_lists_ten_programmes_with_outlines_marked(platform, browser):
     assert ret.status_code == 200
     done = browser.http.post(forms(ret.text)[0].action, data=forms(ret.text)[0].fields)
     assert done.status_code == 200 and "received 2 items" in done.text
+
+
+# -- what the pages look like on a phone and in a VLE frame -----------------------------------
+
+@pytest.mark.parametrize("width", [360, 768])
+def test_outline_pages_fit_a_phone_and_a_vle_frame(platform, width):
+    from .browser_support import ARTIFACTS, chromium_page
+
+    with chromium_page(viewport=(width, 900)) as page:
+        page.goto(platform.login_url(learner(custom={"npq_programme": "NPQLBC"})))
+        page.wait_for_url(re.compile(r".*/s/[^/]+/.*"))
+        page.goto(re.sub(r"(/s/[^/]+/).*", r"\1programme", page.url))
+        page.get_by_role("heading", name=re.compile("Outline")).wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(ARTIFACTS / f"outline-programme-{width}.png"), full_page=True)
+
+        spec = instructor(resource_link_id=None, custom={})
+        spec.deep_link_return_url = platform.issuer + "/deep-link-return"
+        page.goto(platform.login_url(spec))
+        page.wait_for_url("**/pick")
+        page.select_option("#programme", "NPQH")
+        page.get_by_role("button", name="Show").click()
+        page.get_by_role("heading", name=re.compile("Outline")).wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(ARTIFACTS / f"outline-picker-{width}.png"), full_page=True)
