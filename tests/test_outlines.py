@@ -185,6 +185,9 @@ def test_participant_launch_into_an_outline_induction_activity(platform, browser
     _no_internal_words(home.text, "NPQH")
     response = browser.http.get(re.sub(r"/activities/.*", "/assessment/NPQH", page.url))
     assert response.status_code == 200 and "has not been released yet" in response.text
+    engagement = browser.http.get(re.sub(r"/activities/.*", "/assessment/NPQH/engagement", page.url))
+    assert engagement.status_code == 200
+    _no_internal_words(engagement.text, "NPQH")
 
 
 def test_outline_without_an_assessment_has_no_assessment_section(platform, browser):

@@ -130,11 +130,19 @@ def _study_sentence(row: dict) -> str:
     return "Your provider confirms how long the programme runs and how much study it expects each week."
 
 
+def is_case_study(row: dict) -> bool:
+    """DfE's course page names a case study (NPQLPM's says only "a written assessment")."""
+    return "case study" in row["assessment"]
+
+
 def _assessment_sentence(row: dict) -> str:
-    if known(row["word_limit"]):
-        return (f"The programme ends with DfE's summative assessment: a written response to a case study of a "
-                f"fictional setting, up to {row['word_limit']:,} words, written within a window your provider confirms.")
-    return "Your provider confirms the form of the summative assessment, its word limit and its window."
+    if not known(row["word_limit"]):
+        return "Your provider confirms the form of the summative assessment, its word limit and its window."
+    if not is_case_study(row):
+        return (f"The programme ends with DfE's written assessment, of up to {row['word_limit']:,} words; your "
+                "provider confirms its form and the window in which you write it.")
+    return (f"The programme ends with DfE's summative assessment: a written response to a case study of a "
+            f"fictional setting, up to {row['word_limit']:,} words, written within a window your provider confirms.")
 
 
 def modules_yaml(row: dict) -> str:
@@ -188,12 +196,16 @@ def assessment_yaml(row: dict) -> Optional[str]:
         return None
     milestones = LEADERSHIP_MILESTONES if row["kind"] == "leadership" else SPECIALIST_MILESTONES
     steps = "\n".join(f"    - {{id: {m}, {MILESTONE_RULES[m]}}}" for m in milestones)
+    summary = ("The summative assessment: a written response to a case study of a fictional setting, marked pass or fail."
+               if is_case_study(row) else "The summative written assessment, marked pass or fail.")
+    form = ("" if is_case_study(row) else f"# DfE's course page says: {row['assessment']}. The tool runs it as a case study; "
+            "confirm the form before\n# participants read it.\n")
     return f"""# {row['code']} summative assessment and engagement (format: lti_tool/assessment/README.md).
 # An outline has no cases yet: add at least four (about 2,000 words each, fictional settings) with
 # the framework text, so that retakes over several windows always meet a new case.
-id: case-study
+{form}id: case-study
 title: "Case-study assessment"
-summary: "The summative assessment: a written response to a case study of a fictional setting, marked pass or fail."
+summary: {q(summary)}
 course_identifier: {row['course_identifier']}
 word_cap: {row['word_limit']}            # {row['assessment']} (source: {row['sources'][0]})
 window_days: 8            # the provider's window, to be confirmed by the provider before it is shown
