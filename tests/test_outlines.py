@@ -208,6 +208,8 @@ def test_tutor_sees_outline_coverage_and_assessment_queue(platform):
     text = visible_text(coverage.text)
     assert BADGE in text and "no framework statements yet" in text and "Developing Reading" in text
     assert "Every statement is developed" not in text
+    for path in ("dashboard", "schedule", "assessment/NPQLL/engagement", "assessment/NPQLL/outcomes"):
+        assert tutor.http.get(page.url + path).status_code == 200, path
     queue = tutor.http.get(page.url + "assessment/NPQLL/marking")
     assert queue.status_code == 200 and "no cases yet" in queue.text
     tried = tutor.http.post(page.url + "assessment/NPQLL/marking/windows",
