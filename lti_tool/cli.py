@@ -288,7 +288,27 @@ def content_check(folder):
                    f"{len(programme.modules)} modules, {len(programme.activities)} activities")
     for line in assessment_lines:
         click.echo(line)
+    from .content.outline import check_lines as outline_lines
+
+    for line in outline_lines(programmes):
+        click.echo(line)
     click.echo("All packs are valid.")
+
+
+@content_cli.command("new-programme")
+@click.argument("code")
+@click.option("--out", type=click.Path(file_okay=False), help="Folder to write into (default: CONTENT_PACKS_DIR).")
+@click.option("--force", is_flag=True, help="Replace the programme's folder if it exists.")
+def content_new_programme(code, out, force):
+    """Write a commented pack skeleton for one of the ten NPQs (e.g. NPQH) to fill in."""
+    from .content.scaffold import ScaffoldError, write
+
+    try:
+        folder = write(code, Path(out or current_app.config["CONTENT_PACKS_DIR"]), force=force)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Wrote {folder}: an outline pack to fill in (see the comments in each file), "
+               f"then check it with `flask content check {folder.parent}`.")
 
 
 grades_cli = AppGroup("grades", help="Grade delivery to platform gradebooks (AGS).")

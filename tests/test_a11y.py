@@ -178,6 +178,17 @@ def picker(site):
     site.page.get_by_role("heading", name="Add NPQ items to your course").wait_for()
 
 
+def outline_programme_home(site):
+    site.launch(learner(custom={"npq_programme": "NPQLBC"}), "**/programme")
+    site.page.get_by_role("heading", name=re.compile("Outline")).wait_for()
+
+
+def outline_coverage(site):
+    site.launch(instructor(custom={"npq_programme": "NPQH"}), re.compile(r".*/s/[^/]+/$"))
+    site.page.goto(site.session_url("coverage"))
+    site.page.get_by_role("heading", name=re.compile("Framework coverage")).wait_for()
+
+
 def _marking_course(site):
     if "course" not in site.cache:
         course = _course(site.platform)
@@ -346,6 +357,8 @@ PAGES = {
     "tutor landing": tutor_landing,
     "coverage": coverage,
     "picker (deep linking)": picker,
+    "outline programme home": outline_programme_home,
+    "outline coverage": outline_coverage,
     "marking queue": marking_queue,
     "marking view": marking_view,
     "admin login": admin_login,

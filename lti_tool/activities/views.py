@@ -62,10 +62,12 @@ def programme_home():
     writeup_status = {ref.split("/", 1)[1]: status for ref, status in docs}
     from ..delivery import service as delivery  # noqa: PLC0415
 
+    from ..assessment.service import config_for  # noqa: PLC0415
+
     wins = delivery.windows(ctx.course_id)
     return render_template("activities/programme.html", ctx=ctx, programme=programme, progress=prog,
                            writeup_status=writeup_status, windows=wins, window_state=delivery.window_state,
-                           pacing=delivery.pacing)
+                           pacing=delivery.pacing, has_assessment=config_for(programme.code) is not None)
 
 
 @bp.get("/s/<sid>/activities/<code>/<activity_id>")

@@ -159,7 +159,7 @@ def _build(data: dict, programme: Programme) -> AssessmentConfig:
     if acts == "all":
         acts = [a.id for a in programme.activities.values() if a.required]
     cases = []
-    for c in data["cases"]:
+    for c in data.get("cases", []):  # an outline pack may have none yet
         sections = []
         for s in c["sections"]:
             sections.append(CaseSection(
@@ -225,7 +225,9 @@ def check_assessment(folder: Path, programme: Optional[Programme] = None
         seen.add(q["id"])
     refs = [(["marking", "statements", i], r) for i, r in enumerate(data["marking"].get("statements", []))]
     seen = set()
-    for ci, case in enumerate(data["cases"]):
+    if "cases" not in data and not programme.is_outline:
+        problem(["cases"], "cases are needed (only an outline pack may leave them out until its framework text comes)")
+    for ci, case in enumerate(data.get("cases", [])):
         if case["id"] in seen:
             problem(["cases", ci, "id"], f"case id {case['id']!r} is used twice")
         seen.add(case["id"])

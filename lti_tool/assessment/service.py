@@ -152,6 +152,9 @@ def open_window(ctx: LaunchContext, cfg: AssessmentConfig, case_id: str, opens_a
     now = utcnow()
     existing = windows(ctx.course_id, cfg)
     free = unused_cases(cfg, existing)
+    if not cfg.cases:
+        raise AssessmentError("The programme pack has no cases yet: your provider adds them to its assessment.yaml "
+                              "with the programme's framework text.")
     if not free:
         raise AssessmentError("Every case in the programme pack has been used by a window in this course, and a "
                               "retake must meet a new case. Add a case to the pack's assessment.yaml first.")

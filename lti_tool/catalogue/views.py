@@ -26,7 +26,8 @@ def _mode() -> str:
 def _default_programme() -> str:
     ctx = current_context()
     course = db().get(Course, ctx.course_id)
-    codes = sorted(catalogue())
+    programmes = catalogue()
+    codes = sorted(programmes, key=lambda c: (programmes[c].is_outline, c))  # complete programmes first
     if course and course.programme_code in codes:
         return course.programme_code
     return codes[0] if codes else ""

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 import yaml
 from jsonschema import Draft202012Validator
 
+from .outline import programme_extras
 from .model import (
     Activity, Area, Bullet, Criterion, Level, Module, Option, Programme, Question, Rubric, Statement, WField,
     WriteupTemplate, WSection,
@@ -122,6 +123,10 @@ class _PackReader:
                                      f"number {s['n']} is used twice in {kind}")
                     seen.add(s["n"])
                     statement_ids.add(f"{code}/{area['id']}/{'that' if kind == 'learn_that' else 'how'}-{s['n']}")
+        if not framework["areas"] and programme.get("status") != "outline":
+            self.problem("framework.yaml", ["areas"], "a framework needs areas (only an outline pack may leave them out)")
+        if programme["kind"] == "to be confirmed" and programme.get("status") != "outline":
+            self.problem("programme.yaml", ["kind"], "only an outline pack may leave its kind to be confirmed")
         activity_ids: set[str] = set()
         for mi, module in enumerate(modules["modules"]):
             if "area" in module and module["area"] not in area_ids:
@@ -261,7 +266,8 @@ class _PackReader:
         }
         return Programme(code=code, title=programme["title"], short_title=programme.get("short_title", code),
                          kind=programme["kind"], source=programme.get("source"), areas=areas,
-                         modules=built_modules, settings=settings, templates=templates, rubrics=rubrics)
+                         modules=built_modules, settings=settings, templates=templates, rubrics=rubrics,
+                         **programme_extras(programme))
 
 
 def check_pack(folder: Path) -> tuple[Programme | None, list[Problem]]:

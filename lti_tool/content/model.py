@@ -143,6 +143,9 @@ class Programme:
     rubrics: dict = field(default_factory=dict)  # id -> Rubric
     statements: dict[str, Statement] = field(default_factory=dict)
     activities: dict[str, Activity] = field(default_factory=dict)
+    # "complete", or "outline": identity, facts and induction/preparation modules, framework text to come.
+    status: str = "complete"
+    facts: Optional[object] = None  # outline.ProgrammeFacts: identity and assessment facts with sources
 
     def __post_init__(self):
         for area in self.areas:
@@ -151,6 +154,10 @@ class Programme:
         for module in self.modules:
             for activity in module.activities:
                 self.activities[activity.id] = activity
+
+    @property
+    def is_outline(self) -> bool:
+        return self.status == "outline"
 
     def area(self, area_id: str) -> Optional[Area]:
         return next((a for a in self.areas if a.id == area_id), None)
