@@ -4,17 +4,53 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+# Where a statement's wording comes from (see docs/programme-packs.md, "Provenance").
+COMPLETE, SIBLING, PROVIDER, INCOMPLETE = "complete", "sibling", "provider", "incomplete"
+STATUS_LABELS = {
+    COMPLETE: "complete in the source copy",
+    SIBLING: "completed from a sibling source",
+    PROVIDER: "provider-supplied",
+    INCOMPLETE: "still incomplete",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Provenance of a wording the source copy lacked: the copy's text, the evidence and addresses."""
+
+    evidence: str
+    urls: tuple[str, ...] = ()
+    seed_text: Optional[str] = None
+    disagreement: Optional[str] = None
+
 
 @dataclass(frozen=True)
 class Bullet:
     text: str
     incomplete: bool = False
     note: Optional[str] = None
+    # Set by the loader: "<statement id>/<letter>" and the DfE-style reference ("2c").
+    id: str = ""
+    ref: str = ""
+    completed_from: Optional[str] = None
+    source: Optional[Source] = None
+
+    @property
+    def status(self) -> str:
+        return _status(self.incomplete, self.completed_from)
+
+
+def _status(incomplete: bool, completed_from: Optional[str]) -> str:
+    if incomplete:
+        return INCOMPLETE
+    return completed_from or COMPLETE
 
 
 @dataclass(frozen=True)
 class Statement:
-    """A "Learn that" (kind "that") or "Learn how to" (kind "how") statement, with a stable ID."""
+    """A "Learn that" (kind "that") or "Learn how to" (kind "how") statement, with a stable ID and a
+    DfE-style reference ("2.3" for Learn that 3 of area 2; a Learn how heading is referenced by its
+    lettered bullets, "2a–2c")."""
 
     id: str
     programme: str
@@ -25,10 +61,33 @@ class Statement:
     bullets: tuple[Bullet, ...] = ()
     incomplete: bool = False
     note: Optional[str] = None
+    ref: str = ""
+    completed_from: Optional[str] = None
+    source: Optional[Source] = None
 
     @property
     def label(self) -> str:
-        return f"{'Learn that' if self.kind == 'that' else 'Learn how'} {self.n}"
+        """What tutors and participants read before the text: the reference, never the ID."""
+        return self.ref or f"{'Learn that' if self.kind == 'that' else 'Learn how'} {self.n}"
+
+    @property
+    def kind_label(self) -> str:
+        return "Learn that" if self.kind == "that" else "Learn how to"
+
+    @property
+    def status(self) -> str:
+        return _status(self.incomplete, self.completed_from)
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """What coverage counts: a Learn that statement, or each bullet of a Learn how to statement
+        (the heading itself while none of its bullets are known)."""
+        if self.kind == "how" and self.bullets:
+            return tuple(b.id for b in self.bullets)
+        return (self.id,)
+
+    def bullet(self, bullet_id: str) -> Optional[Bullet]:
+        return next((b for b in self.bullets if b.id == bullet_id), None)
 
 
 @dataclass(frozen=True)
@@ -40,6 +99,13 @@ class Area:
     learn_how: tuple[Statement, ...]
     incomplete: bool = False
     note: Optional[str] = None
+    # The area is DfE's, but its statements are not in the pack yet (shown neutrally to participants).
+    awaiting_text: bool = False
+    source: Optional[Source] = None
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        return self.learn_that + self.learn_how
 
 
 @dataclass(frozen=True)
@@ -143,6 +209,7 @@ class Programme:
     rubrics: dict = field(default_factory=dict)  # id -> Rubric
     statements: dict[str, Statement] = field(default_factory=dict)
     activities: dict[str, Activity] = field(default_factory=dict)
+    overlays: tuple[str, ...] = ()  # the provenance of each provider overlay applied
 
     def __post_init__(self):
         for area in self.areas:
@@ -154,6 +221,34 @@ class Programme:
 
     def area(self, area_id: str) -> Optional[Area]:
         return next((a for a in self.areas if a.id == area_id), None)
+
+    @property
+    def coverage_units(self) -> tuple[str, ...]:
+        """Every unit coverage is counted in, in framework order."""
+        return tuple(u for area in self.areas for s in area.statements for u in s.units)
+
+    def statement_of(self, ref: str) -> Optional[Statement]:
+        """The statement a develops/statements entry names: a statement ID or one of its bullets'."""
+        return self.statements.get(ref) or self.statements.get(ref.rsplit("/", 1)[0])
+
+    def units_of(self, refs) -> set[str]:
+        """The coverage units (statements and bullets) a list of develops/statements entries names:
+        a whole Learn how to statement counts as every one of its bullets."""
+        out: set[str] = set()
+        for ref in refs:
+            if ref in self.statements:
+                out.update(self.statements[ref].units)
+            elif self.statement_of(ref) is not None:
+                out.add(ref)
+        return out
+
+    def unit_label(self, unit: str) -> str:
+        """The plain reference of a coverage unit ("2.3", "2c")."""
+        statement = self.statement_of(unit)
+        if statement is None:
+            return ""
+        bullet = statement.bullet(unit)
+        return bullet.ref if bullet else statement.label
 
     def module_of(self, activity: Activity) -> Module:
         return next(m for m in self.modules if m.id == activity.module_id)
