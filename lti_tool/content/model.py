@@ -1,7 +1,8 @@
 """Programme packs as plain, read-only objects: a framework and the modules built on it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Optional
 
 # Where a statement's wording comes from (see docs/programme-packs.md, "Provenance").
@@ -222,7 +223,7 @@ class Programme:
     def area(self, area_id: str) -> Optional[Area]:
         return next((a for a in self.areas if a.id == area_id), None)
 
-    @property
+    @cached_property
     def coverage_units(self) -> tuple[str, ...]:
         """Every unit coverage is counted in, in framework order."""
         return tuple(u for area in self.areas for s in area.statements for u in s.units)
@@ -241,6 +242,31 @@ class Programme:
             elif self.statement_of(ref) is not None:
                 out.add(ref)
         return out
+
+    def statements_for(self, refs) -> list[Statement]:
+        """The statements a develops/statements list names, in its order, for display: an entry naming
+        single bullets shows its heading with just those bullets."""
+        out: dict[str, Statement] = {}
+        for ref in refs:
+            statement = self.statement_of(ref)
+            if statement is None or out.get(statement.id) is statement:
+                continue
+            if ref == statement.id:
+                out[statement.id] = statement
+            else:
+                earlier = out[statement.id].bullets if statement.id in out else ()
+                out[statement.id] = replace(statement, bullets=earlier + tuple(b for b in statement.bullets if b.id == ref))
+        return list(out.values())
+
+    def unit_caption(self, unit: str, length: int = 90) -> str:
+        """A reference with the start of its text, for plain-text places (exports, lists)."""
+        statement = self.statement_of(unit)
+        if statement is None:
+            return ""
+        bullet = statement.bullet(unit)
+        text = (bullet or statement).text
+        short = text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + "…"
+        return f"{self.unit_label(unit)} {short}"
 
     def unit_label(self, unit: str) -> str:
         """The plain reference of a coverage unit ("2.3", "2c")."""
