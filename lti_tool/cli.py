@@ -274,6 +274,7 @@ def content_check(folder):
     """Check every pack in FOLDER (default: the configured packs) against the schema."""
     from .assessment.pack import content_check_lines
     from .content import check_all
+    from .content.report import programme_report
 
     root = Path(folder or current_app.config["CONTENT_PACKS_DIR"])
     programmes, problems = check_all(root)
@@ -284,8 +285,8 @@ def content_check(folder):
     if problems:
         raise click.ClickException(f"{len(problems)} problem(s) in the packs under {root}")
     for code, programme in sorted(programmes.items()):
-        click.echo(f"{code}: {len(programme.areas)} areas, {len(programme.statements)} statements, "
-                   f"{len(programme.modules)} modules, {len(programme.activities)} activities")
+        for line in programme_report(programme):
+            click.echo(line)
     for line in assessment_lines:
         click.echo(line)
     click.echo("All packs are valid.")
