@@ -274,12 +274,12 @@ def content_check(folder):
     """Check every pack in FOLDER (default: the configured packs) against the schema."""
     from .assessment.pack import content_check_lines
     from .content import check_all
-    from .content.report import programme_report
+    from .content.report import programme_problems, programme_report
 
     root = Path(folder or current_app.config["CONTENT_PACKS_DIR"])
     programmes, problems = check_all(root)
     assessment_lines, assessment_problems = content_check_lines(root)
-    problems = problems + assessment_problems
+    problems = problems + assessment_problems + programme_problems(programmes)
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:

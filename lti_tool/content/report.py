@@ -1,9 +1,12 @@
 """The per-programme report `flask content check` prints once the packs are valid.
 
 The report is a list of sections, each a function from a programme to its lines. Other parts of the
-tool add theirs with `register_section` (e.g. the knowledge-check quality report in quality.py)."""
+tool add theirs with `register_section` (e.g. the knowledge-check quality report in quality.py, imported
+below when present)."""
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections import Counter
 from typing import Callable, Iterable
 
@@ -65,7 +68,32 @@ def register_section(section: Section) -> None:
         SECTIONS.append(section)
 
 
+# Checks that can fail a valid pack (e.g. knowledge-check limits): programme -> problems.
+CHECKS: list[Callable[[Programme], list]] = []
+
+
+def register_check(check: Callable[[Programme], list]) -> None:
+    """Add a check whose problems fail `flask content check` (once)."""
+    if check not in CHECKS:
+        CHECKS.append(check)
+
+
+def programme_problems(programmes: dict[str, Programme]) -> list:
+    return [problem for _, programme in sorted(programmes.items()) for check in CHECKS for problem in check(programme)]
+
+
 def programme_report(programme: Programme) -> list[str]:
     head = (f"{programme.code}: {len(programme.areas)} areas, {len(programme.statements)} statements, "
             f"{len(programme.modules)} modules, {len(programme.activities)} activities")
     return [head] + [line for section in SECTIONS for line in section(programme)]
+
+
+def _load_contributed_sections() -> None:
+    """Modules of this package that add report sections register them when imported (quality.py, the
+    knowledge-check quality report, calls register_section); import the ones present."""
+    for name in ("quality",):
+        if importlib.util.find_spec(f"{__package__}.{name}") is not None:
+            importlib.import_module(f"{__package__}.{name}")
+
+
+_load_contributed_sections()
