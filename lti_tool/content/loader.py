@@ -293,7 +293,7 @@ def _build_area(code: str, raw: dict) -> Area:
 
 def check_pack(folder: Path, overlays: Iterable = ()) -> tuple[Programme | None, list[Problem]]:
     """One pack, with any provider overlays for it applied to its framework."""
-    from .overlay import apply_overlay
+    from .overlay import apply_overlay  # overlay.py builds on this module's YAML helpers: imported late
 
     reader = _PackReader(Path(folder))
     reader.read()
