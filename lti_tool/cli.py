@@ -274,18 +274,19 @@ def content_check(folder):
     """Check every pack in FOLDER (default: the configured packs) against the schema."""
     from .assessment.pack import content_check_lines
     from .content import check_all
+    from .content.report import programme_problems, programme_report
 
     root = Path(folder or current_app.config["CONTENT_PACKS_DIR"])
     programmes, problems = check_all(root)
     assessment_lines, assessment_problems = content_check_lines(root)
-    problems = problems + assessment_problems
+    problems = problems + assessment_problems + programme_problems(programmes)
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:
         raise click.ClickException(f"{len(problems)} problem(s) in the packs under {root}")
     for code, programme in sorted(programmes.items()):
-        click.echo(f"{code}: {len(programme.areas)} areas, {len(programme.statements)} statements, "
-                   f"{len(programme.modules)} modules, {len(programme.activities)} activities")
+        for line in programme_report(programme):
+            click.echo(line)
     for line in assessment_lines:
         click.echo(line)
     from .content.outline import check_lines as outline_lines

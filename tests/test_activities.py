@@ -42,8 +42,10 @@ def _wait_for(predicate, timeout=15.0):
 def test_launch_autosave_submit_reading(platform, browser, dbs):
     page = browser.launch(platform, _placed(platform, "NPQSL/sc-reading", with_line_item=False))
     assert page.status_code == 200 and "/activities/NPQSL/sc-reading" in page.url
-    assert "Learn that 1" in page.text  # the statements it develops
-    assert "[incomplete in source]" in page.text  # that-7 is cut off in the source
+    assert ">1.1</span>" in page.text  # the statements it develops, by DfE-style reference
+    # 1.7 is cut off in the source: shown as far as it goes with a neutral marker, never an explanation
+    assert "supportive professional<span class=\"stmt-pending\"" in page.text and "wording being confirmed" in page.text
+    assert "incomplete in source" not in page.text and "breaks off" not in page.text
 
     form = _activity_form(page.text)
     qids = [k.removeprefix("answer-") for k in form.fields if k.startswith("answer-")]
@@ -167,4 +169,4 @@ def test_programme_progress_and_tutor_coverage(platform, browser):
                                               resource_link_id="course-home"))
     assert "Framework coverage" in tpage.text
     cov = tutor.http.get(tpage.url + "coverage")
-    assert cov.status_code == 200 and "School Culture" in cov.text and "Learn that 7" in cov.text
+    assert cov.status_code == 200 and "School Culture" in cov.text and ">1.7</span>" in cov.text

@@ -93,8 +93,11 @@ def test_npqlt_learn_that_numbers_match_the_source(programmes):
     text = (SEEDS / "004_691826f6d664178f.txt").read_text(encoding="utf-8")
     blocks = [b.split("\n", 2)[1] for b in text.split("Learn that… | Learn how to… |")[1:]]
     unique = list(dict.fromkeys(blocks))  # the copy repeats its last block several times
-    areas = programmes["NPQLT"].areas
-    assert len(unique) == len(areas)
+    # The copy's last block is the Early Career Framework's Standard 1 (High Expectations), not an NPQLT
+    # area; DfE's Teaching area is missing from the copy (the pack holds it, awaiting its text).
+    assert unique[-1].startswith("1. Teachers have the ability to affect")
+    areas = [a for a in programmes["NPQLT"].areas if not a.awaiting_text]
+    assert len(unique) - 1 == len(areas) == 8
     for area, line in zip(areas, unique):
         numbers = sorted({int(n) for n in re.findall(r"(?:^|\s)(\d{1,2})\. [A-Z]", line)})
         assert sorted(s.n for s in area.learn_that) == numbers, area.id
@@ -106,7 +109,11 @@ def test_statement_wording_is_the_source_wording(programmes, code, seed):
     # Words the copy split at line ends, mended in the pack (and only these).
     mended = {"expert-led": "expertled", "research-based": "researchbased", "and processes": "andprocesses"}
     for s in programmes[code].statements.values():
-        for text in [s.text] + [b.text for b in s.bullets]:
+        # A statement completed from a sibling text is checked as far as the copy goes (its seed text);
+        # the completion itself is checked against the shared completions in test_framework_wording.py.
+        own = s.source.seed_text if s.completed_from == "sibling" else s.text
+        assert s.completed_from != "sibling" or s.text.startswith(own.rstrip()), s.id
+        for text in [own] + [b.text for b in s.bullets]:
             t = _norm(text)
             for good, bad in mended.items():
                 if good in t and _norm(t.replace(good, bad)) in source:
@@ -118,6 +125,8 @@ def test_statement_wording_is_the_source_wording(programmes, code, seed):
 def test_pack_counts_match_recorded_source_counts(programmes, code, name):
     recorded = json.loads((DATA / f"{name}_source_counts.json").read_text())
     for area in programmes[code].areas:
+        if area.awaiting_text:  # not in the source copy at all
+            continue
         counts = recorded["areas"][area.id]
         assert len(area.learn_that) == counts["learn_that"], area.id
         assert len(area.learn_how) == counts["learn_how"], area.id

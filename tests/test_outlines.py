@@ -106,17 +106,6 @@ def test_only_an_outline_may_leave_out_areas_kind_and_cases(tmp_path):
     assert any("cases are needed" in str(p) for p in problems)
 
 
-def test_framework_activities_must_still_develop_statements(tmp_path):
-    shutil.copytree(PACKS / "npqsl", tmp_path / "npqsl")
-    modules = tmp_path / "npqsl" / "modules.yaml"
-    text, count = re.subn(r"develops: \[[^\]]*\]", "develops: []", modules.read_text(), count=1)
-    assert count == 1
-    modules.write_text(text)
-    programme, problems = check_pack(tmp_path / "npqsl")
-    assert programme is None
-    assert [str(p).split(": ", 1)[1] for p in problems] == ["modules[0].activities[0].develops: [] should be non-empty"]
-
-
 @pytest.mark.parametrize("code", ALL_TEN)
 def test_new_programme_writes_a_skeleton_that_passes_the_check(app, tmp_path, code):
     runner = app.test_cli_runner()

@@ -8,6 +8,7 @@ from typing import Optional
 from sqlalchemy import bindparam, select
 
 from ..content import Activity, Programme
+from ..content.coverage import covered_units
 from ..db import db, utcnow
 from ..models import DRAFT, SUBMITTED, ActivitySubmission, ActivityWork
 from ..versioned import get_or_create, save_over
@@ -161,13 +162,11 @@ _WORK_STATUS = select(
 def progress(person_id: int, course_id: int, programme: Programme) -> Progress:
     rows = db().execute(_WORK_STATUS, {"person_id": person_id, "course_id": course_id})
     status = {ref: ("done" if submitted else "draft") for ref, submitted in rows}
-    covered: set[str] = set()
+    done = [a for a in programme.activities.values() if status.get(a.ref) == "done"]
+    covered = covered_units(programme, done)
     modules = []
     for module in programme.modules:
         statuses = {a.id: status.get(a.ref, "not started") for a in module.activities}
-        for a in module.activities:
-            if statuses[a.id] == "done":
-                covered.update(a.develops)
         modules.append(ModuleProgress(module.id, module.title,
                                       sum(s == "done" for s in statuses.values()), len(statuses), statuses))
     return Progress(modules, covered, sum(m.done for m in modules), sum(m.total for m in modules))

@@ -10,6 +10,7 @@ from ..extensions import csrf
 from ..auth import autosave_payload
 from ..permissions import current_context, launch_required, require_item
 from ..content import Activity, Programme, catalogue
+from ..content.coverage import activities_by_unit
 from ..db import db
 from ..grades.delivery import kick
 from ..grades.outbox import enqueue_score
@@ -79,7 +80,7 @@ def activity_page(code: str, activity_id: str):
     last = work.submissions[-1] if work and work.submissions else None
     results = mark(activity, last.answers)[1] if last and activity.auto_marked else []
     module = programme.module_of(activity)
-    statements = [programme.statements[s] for s in activity.develops if s in programme.statements]
+    statements = programme.statements_for(activity.develops)
     prog = progress(ctx.person_id, ctx.course_id, programme) if ctx.role == PARTICIPANT else None
     asked = db().scalars(select(Question).where(Question.course_id == ctx.course_id,
                                                 Question.person_id == ctx.person_id,
@@ -184,7 +185,7 @@ CHANGED_ELSEWHERE = ("This activity was changed in another tab or on another dev
 def _redisplay(programme: Programme, activity: Activity, raw: dict, error: str, status: int = 400):
     ctx = current_context()
     work = get_work(ctx.person_id, ctx.course_id, activity)
-    statements = [programme.statements[s] for s in activity.develops if s in programme.statements]
+    statements = programme.statements_for(activity.develops)
     return render_template("activities/activity.html", ctx=ctx, programme=programme, questions=[],
                            module=programme.module_of(activity), activity=activity, work=work,
                            last=work.submissions[-1] if work and work.submissions else None, results=[],
@@ -200,13 +201,9 @@ def coverage():
     programme = course_programme()
     if programme is None:
         return render_template("activities/no_programme.html", ctx=ctx)
-    by_statement: dict[str, list[Activity]] = {sid: [] for sid in programme.statements}
-    for act in programme.activities.values():
-        for sid in act.develops:
-            by_statement.setdefault(sid, []).append(act)
-    gaps = sum(1 for acts in by_statement.values() if not acts)
-    return render_template("activities/coverage.html", ctx=ctx, programme=programme,
-                           by_statement=by_statement, gaps=gaps)
+    by_unit = activities_by_unit(programme)
+    gaps = sum(1 for acts in by_unit.values() if not acts)
+    return render_template("activities/coverage.html", ctx=ctx, programme=programme, by_unit=by_unit, gaps=gaps)
 
 
 __all__ = ["bp", "CSRFError"]

@@ -15,9 +15,10 @@ from jsonschema import Draft202012Validator
 
 from .outline import programme_extras
 from .model import (
-    Activity, Area, Bullet, Criterion, Level, Module, Option, Programme, Question, Rubric, Statement, WField,
-    WriteupTemplate, WSection,
+    Activity, Area, Bullet, Criterion, Level, Module, Option, Programme, Question, Rubric, Source, Statement,
+    WField, WriteupTemplate, WSection,
 )
+from .references import bullet_letter, derive_refs
 
 SCHEMA = json.loads((Path(__file__).parent / "schema.json").read_text())
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -77,6 +78,7 @@ class _PackReader:
         self.problems: list[Problem] = []
         self.data: dict[str, Any] = {}
         self.nodes: dict[str, yaml.Node | None] = {}
+        self.overlays: list[str] = []
 
     def rel(self, name: str) -> str:
         return f"{self.folder.name}/{name}"
@@ -111,10 +113,14 @@ class _PackReader:
         code = programme["code"]
         statement_ids: set[str] = set()
         area_ids: set[str] = set()
+        area_numbers: set[int] = set()
         for ai, area in enumerate(framework["areas"]):
             if area["id"] in area_ids:
                 self.problem("framework.yaml", ["areas", ai, "id"], f"area id {area['id']!r} is used twice")
+            if area["number"] in area_numbers:
+                self.problem("framework.yaml", ["areas", ai, "number"], f"area number {area['number']} is used twice")
             area_ids.add(area["id"])
+            area_numbers.add(area["number"])
             for kind in ("learn_that", "learn_how"):
                 seen = set()
                 for si, s in enumerate(area.get(kind, [])):
@@ -122,7 +128,9 @@ class _PackReader:
                         self.problem("framework.yaml", ["areas", ai, kind, si, "n"],
                                      f"number {s['n']} is used twice in {kind}")
                     seen.add(s["n"])
-                    statement_ids.add(f"{code}/{area['id']}/{'that' if kind == 'learn_that' else 'how'}-{s['n']}")
+                    sid = f"{code}/{area['id']}/{'that' if kind == 'learn_that' else 'how'}-{s['n']}"
+                    statement_ids.add(sid)
+                    statement_ids.update(f"{sid}/{bullet_letter(bi)}" for bi in range(len(s.get("bullets", []))))
         if not framework["areas"] and programme.get("status") != "outline":
             self.problem("framework.yaml", ["areas"], "a framework needs areas (only an outline pack may leave them out)")
         if programme["kind"] == "to be confirmed" and programme.get("status") != "outline":
@@ -136,6 +144,9 @@ class _PackReader:
                 if act["id"] in activity_ids:
                     self.problem("modules.yaml", where + ["id"], f"activity id {act['id']!r} is used twice")
                 activity_ids.add(act["id"])
+                if not act["develops"] and "purpose" not in module:
+                    self.problem("modules.yaml", where + ["develops"],
+                                 "an activity of a framework module must develop at least one statement")
                 for di, ref in enumerate(act["develops"]):
                     if ref not in statement_ids:
                         self.problem("modules.yaml", where + ["develops", di], f"no statement {ref!r} in the framework")
@@ -210,20 +221,7 @@ class _PackReader:
         programme, framework, modules = (self.data[n] for n in PACK_FILES)
         code = programme["code"]
 
-        def statement(area_id, kind, raw):
-            return Statement(
-                id=f"{code}/{area_id}/{kind}-{raw['n']}", programme=code, area_id=area_id, kind=kind,
-                n=raw["n"], text=raw["text"], incomplete=raw.get("incomplete", False), note=raw.get("note"),
-                bullets=tuple(Bullet(b["text"], b.get("incomplete", False), b.get("note")) for b in raw.get("bullets", [])),
-            )
-
-        areas = tuple(
-            Area(id=a["id"], number=a["number"], title=a["title"],
-                 learn_that=tuple(statement(a["id"], "that", s) for s in a.get("learn_that", [])),
-                 learn_how=tuple(statement(a["id"], "how", s) for s in a.get("learn_how", [])),
-                 incomplete=a.get("incomplete", False), note=a.get("note"))
-            for a in framework["areas"]
-        )
+        areas = tuple(_build_area(code, a) for a in sorted(framework["areas"], key=lambda a: a["number"]))
         built_modules = tuple(
             Module(
                 id=m["id"], programme=code, area_id=m.get("area"), title=m["title"], summary=m.get("summary", ""),
@@ -267,12 +265,48 @@ class _PackReader:
         return Programme(code=code, title=programme["title"], short_title=programme.get("short_title", code),
                          kind=programme["kind"], source=programme.get("source"), areas=areas,
                          modules=built_modules, settings=settings, templates=templates, rubrics=rubrics,
-                         **programme_extras(programme))
+                         overlays=tuple(self.overlays), **programme_extras(programme))
 
 
-def check_pack(folder: Path) -> tuple[Programme | None, list[Problem]]:
+def _source(raw: dict | None) -> Source | None:
+    if not raw:
+        return None
+    return Source(evidence=raw["evidence"], urls=tuple(raw.get("urls", [])), seed_text=raw.get("seed_text"),
+                  disagreement=raw.get("disagreement"))
+
+
+def _build_area(code: str, raw: dict) -> Area:
+    refs = derive_refs(raw)
+
+    def statement(kind: str, s: dict) -> Statement:
+        sid = f"{code}/{raw['id']}/{kind}-{s['n']}"
+        bullets = tuple(
+            Bullet(b["text"], b.get("incomplete", False), b.get("note"), id=f"{sid}/{bullet_letter(bi)}",
+                   ref=refs[(kind, s["n"], bi)], completed_from=b.get("completed_from"), source=_source(b.get("source")))
+            for bi, b in enumerate(s.get("bullets", [])))
+        return Statement(id=sid, programme=code, area_id=raw["id"], kind=kind, n=s["n"], text=s["text"],
+                         incomplete=s.get("incomplete", False), note=s.get("note"), bullets=bullets,
+                         ref=refs[(kind, s["n"], None)], completed_from=s.get("completed_from"),
+                         source=_source(s.get("source")))
+
+    return Area(id=raw["id"], number=raw["number"], title=raw["title"],
+                learn_that=tuple(statement("that", s) for s in raw.get("learn_that", [])),
+                learn_how=tuple(statement("how", s) for s in raw.get("learn_how", [])),
+                incomplete=raw.get("incomplete", False), note=raw.get("note"),
+                awaiting_text=raw.get("awaiting_text", False), source=_source(raw.get("source")))
+
+
+def check_pack(folder: Path, overlays: Iterable = ()) -> tuple[Programme | None, list[Problem]]:
+    """One pack, with any provider overlays for it applied to its framework."""
+    from .overlay import apply_overlay  # overlay.py builds on this module's YAML helpers: imported late
+
     reader = _PackReader(Path(folder))
     reader.read()
+    if reader.problems:
+        return None, reader.problems
+    for overlay in overlays:
+        reader.problems.extend(apply_overlay(overlay, reader.data["framework.yaml"]))
+        reader.overlays.append(overlay.data["provenance"])
     if reader.problems:
         return None, reader.problems
     reader.cross_check()
@@ -281,21 +315,54 @@ def check_pack(folder: Path) -> tuple[Programme | None, list[Problem]]:
     return reader.build(), []
 
 
-def pack_folders(root: Path) -> list[Path]:
+SHIPPED_PACKS = Path(__file__).parent / "packs"
+
+
+def _subfolders(root: Path) -> list[Path]:
     return sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
+def _programme_code(folder: Path) -> str:
+    try:
+        data = yaml.load((folder / "programme.yaml").read_text(encoding="utf-8"), Loader=_LOADER)
+        return str(data.get("code")) if isinstance(data, dict) else folder.name.upper()
+    except (OSError, yaml.YAMLError):
+        return folder.name.upper()
+
+
+def pack_folders(root: Path) -> list[Path]:
+    """The packs in effect for a packs folder: its own, on top of the shipped packs (a pack of its
+    own with a shipped programme's code replaces that pack). Overlay folders are not packs."""
+    from .overlay import is_overlay
+
+    own = [p for p in _subfolders(root) if not is_overlay(p)]
+    if Path(root).resolve() == SHIPPED_PACKS.resolve():
+        return own
+    codes = {_programme_code(p) for p in own}
+    return [p for p in _subfolders(SHIPPED_PACKS) if _programme_code(p) not in codes] + own
+
+
 def check_all(root: Path) -> tuple[dict[str, Programme], list[Problem]]:
-    programmes: dict[str, Programme] = {}
+    from .overlay import is_overlay, read_overlay
+
     problems: list[Problem] = []
+    overlays: dict[str, list] = {}
+    for folder in (p for p in _subfolders(root) if is_overlay(p)):
+        overlay, found = read_overlay(folder)
+        problems.extend(found)
+        if overlay is not None:
+            overlays.setdefault(overlay.programme, []).append(overlay)
+    programmes: dict[str, Programme] = {}
     for folder in pack_folders(root):
-        programme, found = check_pack(folder)
+        programme, found = check_pack(folder, overlays.pop(_programme_code(folder), []))
         problems.extend(found)
         if programme is not None:
             if programme.code in programmes:
                 problems.append(Problem(f"{folder.name}/programme.yaml", None, "code",
                                         f"programme code {programme.code!r} is used by another pack"))
             programmes[programme.code] = programme
+    for code, unused in overlays.items():
+        problems.extend(o.problem(["programme"], f"no programme {code!r} to apply this overlay to") for o in unused)
     return programmes, problems
 
 
@@ -309,7 +376,8 @@ def _load_cached(root: str, stamp: tuple) -> dict[str, Programme]:
 
 def _stamp(root: Path) -> tuple:  # noqa: D401
     # Packs are re-read when a file changes: providers edit YAML without restarting.
-    return tuple((str(p), p.stat().st_mtime_ns) for p in sorted(root.glob("*/*.yaml")))
+    files = sorted(root.glob("*/*.yaml")) + sorted(SHIPPED_PACKS.glob("*/*.yaml"))
+    return tuple((str(p), p.stat().st_mtime_ns) for p in files)
 
 
 _stamp_lock = threading.Lock()

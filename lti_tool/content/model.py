@@ -1,8 +1,28 @@
 """Programme packs as plain, read-only objects: a framework and the modules built on it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Optional
+
+# Where a statement's wording comes from (see docs/programme-packs.md, "Provenance").
+COMPLETE, SIBLING, PROVIDER, INCOMPLETE = "complete", "sibling", "provider", "incomplete"
+STATUS_LABELS = {
+    COMPLETE: "complete in the source copy",
+    SIBLING: "completed from a sibling source",
+    PROVIDER: "provider-supplied",
+    INCOMPLETE: "still incomplete",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Provenance of a wording the source copy lacked: the copy's text, the evidence and addresses."""
+
+    evidence: str
+    urls: tuple[str, ...] = ()
+    seed_text: Optional[str] = None
+    disagreement: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -10,11 +30,28 @@ class Bullet:
     text: str
     incomplete: bool = False
     note: Optional[str] = None
+    # Set by the loader: "<statement id>/<letter>" and the DfE-style reference ("2c").
+    id: str = ""
+    ref: str = ""
+    completed_from: Optional[str] = None
+    source: Optional[Source] = None
+
+    @property
+    def status(self) -> str:
+        return _status(self.incomplete, self.completed_from)
+
+
+def _status(incomplete: bool, completed_from: Optional[str]) -> str:
+    if incomplete:
+        return INCOMPLETE
+    return completed_from or COMPLETE
 
 
 @dataclass(frozen=True)
 class Statement:
-    """A "Learn that" (kind "that") or "Learn how to" (kind "how") statement, with a stable ID."""
+    """A "Learn that" (kind "that") or "Learn how to" (kind "how") statement, with a stable ID and a
+    DfE-style reference ("2.3" for Learn that 3 of area 2; a Learn how heading is referenced by its
+    lettered bullets, "2a–2c")."""
 
     id: str
     programme: str
@@ -25,10 +62,33 @@ class Statement:
     bullets: tuple[Bullet, ...] = ()
     incomplete: bool = False
     note: Optional[str] = None
+    ref: str = ""
+    completed_from: Optional[str] = None
+    source: Optional[Source] = None
 
     @property
     def label(self) -> str:
-        return f"{'Learn that' if self.kind == 'that' else 'Learn how'} {self.n}"
+        """What tutors and participants read before the text: the reference, never the ID."""
+        return self.ref or f"{'Learn that' if self.kind == 'that' else 'Learn how'} {self.n}"
+
+    @property
+    def kind_label(self) -> str:
+        return "Learn that" if self.kind == "that" else "Learn how to"
+
+    @property
+    def status(self) -> str:
+        return _status(self.incomplete, self.completed_from)
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """What coverage counts: a Learn that statement, or each bullet of a Learn how to statement
+        (the heading itself while none of its bullets are known)."""
+        if self.kind == "how" and self.bullets:
+            return tuple(b.id for b in self.bullets)
+        return (self.id,)
+
+    def bullet(self, bullet_id: str) -> Optional[Bullet]:
+        return next((b for b in self.bullets if b.id == bullet_id), None)
 
 
 @dataclass(frozen=True)
@@ -40,6 +100,13 @@ class Area:
     learn_how: tuple[Statement, ...]
     incomplete: bool = False
     note: Optional[str] = None
+    # The area is DfE's, but its statements are not in the pack yet (shown neutrally to participants).
+    awaiting_text: bool = False
+    source: Optional[Source] = None
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        return self.learn_that + self.learn_how
 
 
 @dataclass(frozen=True)
@@ -146,6 +213,7 @@ class Programme:
     # "complete", or "outline": identity, facts and induction/preparation modules, framework text to come.
     status: str = "complete"
     facts: Optional[object] = None  # outline.ProgrammeFacts: identity and assessment facts with sources
+    overlays: tuple[str, ...] = ()  # the provenance of each provider overlay applied
 
     def __post_init__(self):
         for area in self.areas:
@@ -161,6 +229,59 @@ class Programme:
 
     def area(self, area_id: str) -> Optional[Area]:
         return next((a for a in self.areas if a.id == area_id), None)
+
+    @cached_property
+    def coverage_units(self) -> tuple[str, ...]:
+        """Every unit coverage is counted in, in framework order."""
+        return tuple(u for area in self.areas for s in area.statements for u in s.units)
+
+    def statement_of(self, ref: str) -> Optional[Statement]:
+        """The statement a develops/statements entry names: a statement ID or one of its bullets'."""
+        return self.statements.get(ref) or self.statements.get(ref.rsplit("/", 1)[0])
+
+    def units_of(self, refs) -> set[str]:
+        """The coverage units (statements and bullets) a list of develops/statements entries names:
+        a whole Learn how to statement counts as every one of its bullets."""
+        out: set[str] = set()
+        for ref in refs:
+            if ref in self.statements:
+                out.update(self.statements[ref].units)
+            elif self.statement_of(ref) is not None:
+                out.add(ref)
+        return out
+
+    def statements_for(self, refs) -> list[Statement]:
+        """The statements a develops/statements list names, in its order, for display: an entry naming
+        single bullets shows its heading with just those bullets."""
+        out: dict[str, Statement] = {}
+        for ref in refs:
+            statement = self.statement_of(ref)
+            if statement is None or out.get(statement.id) is statement:
+                continue
+            if ref == statement.id:
+                out[statement.id] = statement
+            else:
+                earlier = out[statement.id].bullets if statement.id in out else ()
+                out[statement.id] = replace(statement, bullets=earlier + tuple(b for b in statement.bullets if b.id == ref))
+        return list(out.values())
+
+    def unit_caption(self, unit: str, length: int = 90) -> str:
+        """A reference with the start of its text, for plain-text places (exports, lists)."""
+        statement = self.statement_of(unit)
+        if statement is None:
+            return ""
+        bullet = statement.bullet(unit)
+        text = (bullet or statement).text
+        short = text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + "…"
+        return f"{self.unit_label(unit)} {short}"
+
+    def unit_label(self, unit: str) -> str:
+        """The plain reference of a coverage unit ("2.3", "2c")."""
+        statement = self.statement_of(unit)
+        if statement is None:
+            return ""
+        bullet = statement.bullet(unit)
+        return bullet.ref if bullet else statement.label
 
     def module_of(self, activity: Activity) -> Module:
         return next(m for m in self.modules if m.id == activity.module_id)

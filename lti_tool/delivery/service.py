@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, bindparam, func, select
 
+from ..content.coverage import covered_units
 from ..content.model import Module, Programme
 from ..db import db, utcnow
 from ..models import (
@@ -245,7 +246,7 @@ def cohort_progress(course_id: int, programme: Programme, person_ids: Optional[l
         module_id, activity = module_of[ref]
         pp.done_by_module[module_id] = pp.done_by_module.get(module_id, 0) + 1
         pp.done += 1
-        pp.covered.update(activity.develops)
+        pp.covered |= covered_units(programme, [activity])
     for doc in db().scalars(select(WriteupDoc).where(WriteupDoc.course_id == course_id)):
         if doc.person_id in people:
             pp = people[doc.person_id]

@@ -76,7 +76,7 @@ def _render(programme, template, doc, content, *, error=None, problems=None, sta
         editable=service.editable(doc), last=last, error=error, problems=problems or [],
         word_count=service.word_count(template, content), word_limit=programme.word_limit(template),
         linked=_linked_docs(programme, template), service=service, person=person,
-        develops=[programme.statements[s] for s in template.develops if s in programme.statements],
+        develops=programme.statements_for(template.develops),
         released=released, rubric=programme.rubrics[template.rubric_id], pupil_flags=pupil_flags or [],
         draft_key=f"npq-writeup:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{template.ref}",
     ), status
@@ -269,6 +269,11 @@ def view_version(code: str, template_id: str, version: int):
 __all__ = ["bp", "Response"]
 
 
+def _statement_captions(programme: Programme, refs: list) -> str:
+    """Chosen statements as a reader knows them (reference and wording), never internal IDs."""
+    return "; ".join(programme.unit_caption(str(r)) for r in refs if programme.statement_of(str(r)))
+
+
 def export_document(programme: Programme, template: WriteupTemplate, doc, content: dict, label: str,
                     dates: list[tuple[str, str]]):
     """The plain structure the PDF and Word exporters lay out."""
@@ -282,13 +287,13 @@ def export_document(programme: Programme, template: WriteupTemplate, doc, conten
             pairs = []
             for f in s.fields:
                 v = (value or {}).get(f.id)
-                pairs.append((f.label, ", ".join(v) if isinstance(v, list) else (v or "")))
+                pairs.append((f.label, _statement_captions(programme, v) if isinstance(v, list) else (v or "")))
             sections.append(ExportSection(title=s.title, kind="fields", guidance=guidance, fields=pairs))
         elif s.type == "table":
             columns = [f.label for f in s.fields] + (["Rating"] if s.computed == "rating" else [])
             rows = []
             for row in value or []:
-                cells = [", ".join(row.get(f.id) or []) if f.type == "statements" else str(row.get(f.id) or "")
+                cells = [_statement_captions(programme, row.get(f.id) or []) if f.type == "statements" else str(row.get(f.id) or "")
                          for f in s.fields]
                 if s.computed == "rating":
                     cells.append(str(service.rating(row) or ""))
