@@ -279,6 +279,9 @@ def content_check(folder):
     programmes, problems = check_all(root)
     assessment_lines, assessment_problems = content_check_lines(root)
     problems = problems + assessment_problems
+    from .content import quality  # knowledge-check position spread and longest-option share
+    quality_lines, quality_problems = quality.check_lines(programmes)
+    problems += quality_problems
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:
@@ -287,6 +290,8 @@ def content_check(folder):
         click.echo(f"{code}: {len(programme.areas)} areas, {len(programme.statements)} statements, "
                    f"{len(programme.modules)} modules, {len(programme.activities)} activities")
     for line in assessment_lines:
+        click.echo(line)
+    for line in quality_lines:
         click.echo(line)
     click.echo("All packs are valid.")
 

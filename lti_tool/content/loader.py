@@ -13,6 +13,7 @@ from typing import Any, Iterable
 import yaml
 from jsonschema import Draft202012Validator
 
+from . import references
 from .model import (
     Activity, Area, Bullet, Criterion, Level, Module, Option, Programme, Question, Rubric, Statement, WField,
     WriteupTemplate, WSection,
@@ -21,7 +22,7 @@ from .model import (
 SCHEMA = json.loads((Path(__file__).parent / "schema.json").read_text())
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PACK_FILES = ("programme.yaml", "framework.yaml", "modules.yaml")
-OPTIONAL_FILES = ("writeups.yaml", "rubrics.yaml")
+OPTIONAL_FILES = ("writeups.yaml", "rubrics.yaml", references.FILE)
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class _PackReader:
                 if act["kind"] == "knowledge_check" and not any(q["type"] == "choice" for q in act["questions"]):
                     self.problem("modules.yaml", where + ["questions"], "a knowledge check needs choice questions")
         self._check_writeups(statement_ids, activity_ids)
+        references.cross_check(self.data, self.problem)
 
     def _check_writeups(self, statement_ids: set[str], item_ids: set[str]) -> None:
         rubrics = (self.data.get("rubrics.yaml") or {}).get("rubrics", [])
@@ -227,7 +229,7 @@ class _PackReader:
                     Activity(
                         id=a["id"], programme=code, module_id=m["id"], kind=a["kind"], title=a["title"],
                         minutes=a["minutes"], develops=tuple(a["develops"]), body=tuple(a["body"]),
-                        required=a.get("required", True),
+                        required=a.get("required", True), evidence=tuple(a.get("evidence", [])),
                         questions=tuple(
                             Question(id=q["id"], type=q["type"], prompt=q["prompt"], guidance=q.get("guidance"),
                                      options=tuple(Option(o["text"], bool(o.get("correct")), o["feedback"])
@@ -237,6 +239,7 @@ class _PackReader:
             ) for m in modules["modules"]
         )
         settings = {k: v for k, v in programme.items() if k.endswith("_limit")}
+        settings["knowledge_checks"] = programme.get("knowledge_checks", {})
         rubrics = {
             r["id"]: Rubric(id=r["id"], programme=code, title=r["title"], pass_mark=r.get("pass_mark"),
                             criteria=tuple(Criterion(c["id"], c["title"], tuple(c.get("statements", [])),
@@ -261,7 +264,8 @@ class _PackReader:
         }
         return Programme(code=code, title=programme["title"], short_title=programme.get("short_title", code),
                          kind=programme["kind"], source=programme.get("source"), areas=areas,
-                         modules=built_modules, settings=settings, templates=templates, rubrics=rubrics)
+                         modules=built_modules, settings=settings, templates=templates, rubrics=rubrics,
+                         references=references.build(self.data.get(references.FILE)))
 
 
 def check_pack(folder: Path) -> tuple[Programme | None, list[Problem]]:
