@@ -53,6 +53,10 @@ def get_work(person_id: int, course_id: int, activity: Activity, *, create: bool
     return db().scalar(select(ActivityWork).filter_by(**key))
 
 
+class AttemptsUsed(Exception):
+    """Every attempt the programme allows has been submitted."""
+
+
 class Conflict(Exception):
     def __init__(self, work: ActivityWork):
         super().__init__("changed elsewhere")
@@ -107,15 +111,19 @@ def _already_submitted(work: ActivityWork, answers: dict[str, str]) -> Optional[
     return last if last is not None and last.answers == answers else None
 
 
-def submit(work: ActivityWork, activity: Activity, answers: dict[str, str], base_version: Optional[int]) -> Submitted:
+def submit(work: ActivityWork, activity: Activity, answers: dict[str, str], base_version: Optional[int],
+           attempts: Optional[int] = None) -> Submitted:
     """Submit the answers over the version the page was based on. The draft becomes submitted in one
     conditional UPDATE, so of several submits of one page at once only one records a submission
     (and sends a score); the others, like a repeated submit, find these answers submitted and get
     that submission. Different answers over a version that moved on are a Conflict. Resubmitting
-    new answers later (from the current version) adds a submission: earlier ones stay."""
+    new answers later (from the current version) adds a submission: earlier ones stay, up to
+    `attempts` submissions in all (AttemptsUsed beyond)."""
     repeated = _already_submitted(work, answers)
     if repeated is not None:
         return Submitted(repeated, new=False)
+    if attempts is not None and len(work.submissions) >= attempts:
+        raise AttemptsUsed()
     now = utcnow()
     if not save_over(work, base_version, {"answers": answers, "status": SUBMITTED, "submitted_at": now,
                                           "updated_at": now}):

@@ -17,8 +17,11 @@ from ..grades.outbox import enqueue_score
 from sqlalchemy import bindparam, select
 
 from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, ActivityWork, Question, WriteupDoc
+from ..content import bibliography
+from .checks import Policy, attempt_state, refusal, shuffled_options
 from .service import (
     AnswerError,
+    AttemptsUsed,
     Conflict,
     clean_answers,
     get_work,
@@ -77,19 +80,27 @@ def activity_page(code: str, activity_id: str):
     ctx = current_context()
     programme, activity = _activity_or_404(code, activity_id)
     work = get_work(ctx.person_id, ctx.course_id, activity) if ctx.role == PARTICIPANT else None
-    last = work.submissions[-1] if work and work.submissions else None
-    results = mark(activity, last.answers)[1] if last and activity.auto_marked else []
-    module = programme.module_of(activity)
-    statements = programme.statements_for(activity.develops)
     prog = progress(ctx.person_id, ctx.course_id, programme) if ctx.role == PARTICIPANT else None
     asked = db().scalars(select(Question).where(Question.course_id == ctx.course_id,
                                                 Question.person_id == ctx.person_id,
                                                 Question.item_ref == activity.ref)
                          .order_by(Question.asked_at)).all() if ctx.role == PARTICIPANT else []
-    return render_template("activities/activity.html", ctx=ctx, programme=programme, module=module,
-                           activity=activity, work=work, last=last, results=results, questions=asked,
-                           statements=statements, progress=prog,
-                           draft_key=f"npq-draft:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{activity.ref}")
+    return render_template("activities/activity.html", questions=asked, progress=prog,
+                           **_page(programme, activity, work))
+
+
+def _page(programme: Programme, activity: Activity, work: ActivityWork | None) -> dict:
+    """What every rendering of an activity page shows: its statements and references, the person's
+    own order of options, their attempts and, when the policy allows, the feedback on the last one."""
+    ctx = current_context()
+    last = work.submissions[-1] if work and work.submissions else None
+    attempts = attempt_state(programme, activity, work) if activity.auto_marked else None
+    results = mark(activity, last.answers)[1] if last and attempts and attempts.show_feedback else []
+    return dict(ctx=ctx, programme=programme, module=programme.module_of(activity), activity=activity, work=work,
+                last=last, results=results, attempts=attempts, options=shuffled_options(ctx.person_id, activity),
+                statements=programme.statements_for(activity.develops),
+                references=bibliography.cited(programme, activity),
+                draft_key=f"npq-draft:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{activity.ref}")
 
 
 @bp.post("/s/<sid>/activities/<code>/<activity_id>/draft")
@@ -154,12 +165,16 @@ def _submit(programme: Programme, activity: Activity, work: ActivityWork, answer
     submission already made."""
     ctx = current_context()
     try:
-        done = submit(work, activity, answers, base)
+        done = submit(work, activity, answers, base, Policy.of(programme).attempts if activity.auto_marked else None)
     except Conflict:
         db().rollback()
         return _redisplay(programme, activity, raw, CHANGED_ELSEWHERE, status=409)
+    except AttemptsUsed:
+        return _keep_as_draft(programme, activity, work, answers, raw, base)
     submission = done.submission
-    scored = f" You scored {submission.score} out of {activity.max_score}." if activity.auto_marked else ""
+    db().expire(work, ["submissions"])  # the new submission counts in the attempts and the best score
+    state = attempt_state(programme, activity, work) if activity.auto_marked else None
+    scored = f" You scored {submission.score:g} out of {activity.max_score}.{_attempts_note(state)}" if state else ""
     if not done.new:
         db().rollback()
         flash(f"Already submitted at {submission.submitted_at:%H:%M UTC}: nothing else was recorded.{scored}")
@@ -167,7 +182,7 @@ def _submit(programme: Programme, activity: Activity, work: ActivityWork, answer
         entry = None
         if activity.auto_marked:
             entry = enqueue_score(ctx, resource_id=activity.ref, label=activity.title,
-                                  score_given=submission.score, score_maximum=activity.max_score,
+                                  score_given=state.gradebook_score, score_maximum=activity.max_score,
                                   activity_progress="Completed", grading_progress="FullyGraded",
                                   source="activity", source_id=submission.id)
         db().commit()
@@ -178,6 +193,27 @@ def _submit(programme: Programme, activity: Activity, work: ActivityWork, answer
     return redirect(url_for("activities.activity_page", code=programme.code, activity_id=activity.id), code=303)
 
 
+def _attempts_note(state) -> str:
+    if state.left is None:
+        return ""
+    counts = " Your best score is the one that counts." if state.policy.score == "best" else ""
+    if state.left:
+        return f" You have {state.left} attempt{'s' if state.left != 1 else ''} left.{counts}"
+    return f" That was your last attempt.{counts}"
+
+
+def _keep_as_draft(programme: Programme, activity: Activity, work: ActivityWork, answers: dict, raw: dict,
+                   base: int | None):
+    """A submission beyond the attempts allowed: refused with the reason, the answers kept as a draft."""
+    try:
+        save_draft(work, answers, base)
+    except Conflict:
+        db().rollback()
+        return _redisplay(programme, activity, raw, CHANGED_ELSEWHERE, status=409)
+    db().commit()
+    return _redisplay(programme, activity, raw, refusal(attempt_state(programme, activity, work)), status=409)
+
+
 CHANGED_ELSEWHERE = ("This activity was changed in another tab or on another device since you opened it. Your text "
                      "below has not been saved: copy anything you need, then reload the page to see the other version.")
 
@@ -185,13 +221,10 @@ CHANGED_ELSEWHERE = ("This activity was changed in another tab or on another dev
 def _redisplay(programme: Programme, activity: Activity, raw: dict, error: str, status: int = 400):
     ctx = current_context()
     work = get_work(ctx.person_id, ctx.course_id, activity)
-    statements = programme.statements_for(activity.develops)
-    return render_template("activities/activity.html", ctx=ctx, programme=programme, questions=[],
-                           module=programme.module_of(activity), activity=activity, work=work,
-                           last=work.submissions[-1] if work and work.submissions else None, results=[],
-                           statements=statements, progress=progress(ctx.person_id, ctx.course_id, programme),
-                           form_answers=raw, error=error,
-                           draft_key=f"npq-draft:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{activity.ref}"), status
+    page = _page(programme, activity, work)
+    page["results"] = []
+    return render_template("activities/activity.html", questions=[], form_answers=raw, error=error,
+                           progress=progress(ctx.person_id, ctx.course_id, programme), **page), status
 
 
 @bp.get("/s/<sid>/coverage")

@@ -14,6 +14,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from .outline import programme_extras
+from . import bibliography
 from .model import (
     Activity, Area, Bullet, Criterion, Level, Module, Option, Programme, Question, Rubric, Source, Statement,
     WField, WriteupTemplate, WSection,
@@ -23,7 +24,7 @@ from .references import bullet_letter, derive_refs
 SCHEMA = json.loads((Path(__file__).parent / "schema.json").read_text())
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PACK_FILES = ("programme.yaml", "framework.yaml", "modules.yaml")
-OPTIONAL_FILES = ("writeups.yaml", "rubrics.yaml")
+OPTIONAL_FILES = ("writeups.yaml", "rubrics.yaml", bibliography.FILE)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class _PackReader:
                 if act["kind"] == "knowledge_check" and not any(q["type"] == "choice" for q in act["questions"]):
                     self.problem("modules.yaml", where + ["questions"], "a knowledge check needs choice questions")
         self._check_writeups(statement_ids, activity_ids)
+        bibliography.cross_check(self.data, self.problem)
 
     def _check_writeups(self, statement_ids: set[str], item_ids: set[str]) -> None:
         rubrics = (self.data.get("rubrics.yaml") or {}).get("rubrics", [])
@@ -230,7 +232,7 @@ class _PackReader:
                     Activity(
                         id=a["id"], programme=code, module_id=m["id"], kind=a["kind"], title=a["title"],
                         minutes=a["minutes"], develops=tuple(a["develops"]), body=tuple(a["body"]),
-                        required=a.get("required", True),
+                        required=a.get("required", True), evidence=tuple(a.get("evidence", [])),
                         questions=tuple(
                             Question(id=q["id"], type=q["type"], prompt=q["prompt"], guidance=q.get("guidance"),
                                      options=tuple(Option(o["text"], bool(o.get("correct")), o["feedback"])
@@ -240,6 +242,7 @@ class _PackReader:
             ) for m in modules["modules"]
         )
         settings = {k: v for k, v in programme.items() if k.endswith("_limit")}
+        settings["knowledge_checks"] = programme.get("knowledge_checks", {})
         rubrics = {
             r["id"]: Rubric(id=r["id"], programme=code, title=r["title"], pass_mark=r.get("pass_mark"),
                             criteria=tuple(Criterion(c["id"], c["title"], tuple(c.get("statements", [])),
@@ -265,7 +268,8 @@ class _PackReader:
         return Programme(code=code, title=programme["title"], short_title=programme.get("short_title", code),
                          kind=programme["kind"], source=programme.get("source"), areas=areas,
                          modules=built_modules, settings=settings, templates=templates, rubrics=rubrics,
-                         overlays=tuple(self.overlays), **programme_extras(programme))
+                         overlays=tuple(self.overlays), references=bibliography.build(self.data.get(bibliography.FILE)),
+                         **programme_extras(programme))
 
 
 def _source(raw: dict | None) -> Source | None:

@@ -152,6 +152,7 @@ class Activity:
     body: tuple[str, ...]
     questions: tuple[Question, ...]
     required: bool = True
+    evidence: tuple[str, ...] = ()  # slugs of the pack's references.yaml
 
     @property
     def ref(self) -> str:
@@ -208,6 +209,7 @@ class Programme:
     settings: dict = field(default_factory=dict)
     templates: dict = field(default_factory=dict)  # id -> WriteupTemplate
     rubrics: dict = field(default_factory=dict)  # id -> Rubric
+    references: dict = field(default_factory=dict)  # slug -> references.Reference
     statements: dict[str, Statement] = field(default_factory=dict)
     activities: dict[str, Activity] = field(default_factory=dict)
     # "complete", or "outline": identity, facts and induction/preparation modules, framework text to come.
