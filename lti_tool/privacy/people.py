@@ -118,10 +118,14 @@ def search_condition(query: str) -> ColumnElement[bool]:
     return and_(*conditions) if conditions else false()
 
 
+def count_people(query: str) -> int:
+    return db().scalar(select(func.count()).select_from(Person).where(search_condition(query)))
+
+
 def find_people(query: str, *, offset: int = 0, limit: int = 25) -> tuple[int, list[Found]]:
     """(how many match, this page of them) with their platform and courses: three queries."""
     condition = search_condition(query)
-    total = db().scalar(select(func.count()).select_from(Person).where(condition))
+    total = count_people(query)
     rows = db().execute(select(Person, Platform.name).join(Platform, Platform.id == Person.platform_id)
                         .where(condition).order_by(func.lower(func.coalesce(Person.family_name, Person.name, "")),
                                                    Person.id).offset(offset).limit(limit)).all()
