@@ -16,6 +16,10 @@ from .people import Found, about, counts_by, is_erased, person_found, pseudonym_
 CONFIRM_WORD = "ERASE"
 
 
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
 @dataclass
 class TablePlan:
     spec: TableSpec
@@ -58,13 +62,13 @@ class ErasurePlan:
         out: dict[str, list[str]] = {}
         for t in self.tables:
             for columns, reason in t.kept:
-                out.setdefault(reason, []).append(f"{t.spec.name}: {', '.join(columns)} ({t.rows} rows)")
+                out.setdefault(reason, []).append(f"{t.spec.name}: {', '.join(columns)} ({_rows(t.rows)})")
             if t.kept_rows:
-                out.setdefault(t.spec.kept_rows[2], []).append(f"{t.spec.name}: {t.kept_rows} rows")
+                out.setdefault(t.spec.kept_rows[2], []).append(f"{t.spec.name}: {_rows(t.kept_rows)}")
         if self.acted_for_others:
             reason = ("Records about other people where this person acted (marks they gave, answers, attendance "
                       "they recorded): kept for those people, shown under the pseudonym.")
-            out[reason] = [f"{name}: {n} rows" for name, n in sorted(self.acted_for_others.items())]
+            out[reason] = [f"{name}: {_rows(n)}" for name, n in sorted(self.acted_for_others.items())]
         return [("; ".join(items), reason) for reason, items in out.items()]
 
     def lines(self) -> list[str]:
@@ -72,9 +76,9 @@ class ErasurePlan:
         p = self.found.person
         out = [f"Person {p.id}: {p.display_name} ({self.found.platform}) becomes “{self.pseudonym}”.", "",
                "Deleted:"]
-        out += [f"  {t.spec.name}: {t.deleted} rows — {t.label}" for t in self.deleted] or ["  nothing"]
+        out += [f"  {t.spec.name}: {_rows(t.deleted)} — {t.label}" for t in self.deleted] or ["  nothing"]
         out += ["", "Blanked or pseudonymised:"]
-        out += [f"  {t.spec.name}: {', '.join(t.blanked + t.pseudonymised)} in {t.rows} rows" for t in self.changed] \
+        out += [f"  {t.spec.name}: {', '.join(t.blanked + t.pseudonymised)} in {_rows(t.rows)}" for t in self.changed] \
             or ["  nothing"]
         out += ["", "Kept:"] + [f"  {what}\n    why: {why}" for what, why in self.kept()]
         return out
