@@ -25,6 +25,7 @@ from lti_tool.privacy.subject_access import gather
 from lti_tool.security_models import AuditEvent
 
 from .browser import csrf_token
+from .browser_support import ARTIFACTS
 from .conftest import learner, register
 from .platform_server import PlatformServer
 from .privacy_support import (DFE_ID, P_SECRETS, Q_SECRETS, SECRET_CASE, SECRET_FEEDBACK, SECRET_SUBMITTED,
@@ -153,6 +154,8 @@ def test_export_holds_everything_about_the_person_and_nothing_of_anyone_else(app
     assert tables["launches"]["launch_session"] and "services" not in tables["launches"]["launch_session"][0]
     assert tables["grades_sent_to_vle"]["grade_outbox"][0]["status"] == "delivered"
 
+    (ARTIFACTS / "privacy").mkdir(exist_ok=True)
+    (ARTIFACTS / "privacy" / "summary-full.pdf").write_bytes(files["summary.pdf"])  # to look at
     pdf = PdfReader(io.BytesIO(files["summary.pdf"]))
     text = " ".join(page.extract_text() for page in pdf.pages)
     assert NAME in text and "Risk assessment" in text and "Action plan" in text and "Tess Tutor" in text

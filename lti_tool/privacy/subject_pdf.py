@@ -28,9 +28,10 @@ def _course(row: dict[str, Any]) -> str:
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]], note: Optional[str] = None) -> ExportSection:
+    if not rows:
+        return ExportSection(title=title, kind="text", text="Nothing held.")
     return ExportSection(title=title, kind="table", columns=columns,
-                         rows=[["" if c is None else str(c) for c in row] for row in rows],
-                         note=note if rows else (note or "Nothing held."))
+                         rows=[["" if c is None else str(c) for c in row] for row in rows], note=note)
 
 
 def _identity(data: SubjectData) -> ExportSection:
@@ -46,8 +47,8 @@ def _writeups(data: SubjectData) -> list[ExportSection]:
     versions = Counter(r["doc_id"] for r in data.rows("writeup_version"))
     submissions = Counter(r["doc_id"] for r in data.rows("writeup_submission"))
     docs = data.rows("writeup_doc")
-    return [_table("Write-ups", ["Course", "Write-up", "Status", "Versions saved", "Submissions", "Last saved"],
-                   [[_course(d), d.get("template_title") or d["template_ref"], d["status"], versions[d["id"]],
+    return [_table("Write-ups", ["Write-up (course)", "Status", "Versions saved", "Submissions", "Last saved"],
+                   [[f"{d.get('template_title') or d['template_ref']} ({_course(d)})", d["status"], versions[d["id"]],
                      submissions[d["id"]], _when(d["updated_at"])] for d in docs],
                    "Every version and submission, with its full text, is in writeups.json.")]
 
@@ -68,11 +69,12 @@ def _case_study(data: SubjectData) -> ExportSection:
 
 
 def _marks(data: SubjectData) -> ExportSection:
-    rows = [["Write-up", m["kind"], m.get("marker_id_name") or "", m["status"], m["total"], m["outcome"] or "",
-             m["overall_comment"] or ""] for m in data.rows("mark")]
-    rows += [["Case study", m["kind"], m.get("marker_id_name") or "", "", "", m["outcome"], m["justification"]]
+    rows = [[f"Write-up ({m['kind']} mark)", m.get("marker_id_name") or "", m["status"],
+             " ".join(str(v) for v in (m["total"], m["outcome"]) if v is not None), m["overall_comment"] or ""]
+            for m in data.rows("mark")]
+    rows += [[f"Case study ({m['kind']} mark)", m.get("marker_id_name") or "", "", m["outcome"], m["justification"]]
              for m in data.rows("assessment_mark")]
-    return _table("Marks and feedback", ["Work", "Kind", "Marker", "Status", "Total", "Outcome", "Comment"], rows,
+    return _table("Marks and feedback", ["Work", "Marker", "Status", "Result", "Comment"], rows,
                   "All marks held, draft ones included; per-criterion comments are in marks_and_feedback.json.")
 
 
@@ -95,7 +97,8 @@ def _dfe(data: SubjectData) -> ExportSection:
 
 def _launches(data: SubjectData) -> ExportSection:
     days = Counter((s["created_at"] or "")[:10] for s in data.rows("launch_session"))
-    return _table("Launches from the VLE", ["Day", "Launches"], [[d, n] for d, n in sorted(days.items())],
+    return _table("Launches from the VLE", ["Day", "Launches"],
+                  [[datetime.fromisoformat(d).strftime("%d %B %Y") if d else "", n] for d, n in sorted(days.items())],
                   "Launch sessions are kept only for a short time; older launches are no longer held.")
 
 
