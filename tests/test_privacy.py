@@ -49,7 +49,7 @@ def test_inventory_entries_are_complete_and_consistent(app):
         assert e.retention in RETENTION_CATEGORIES and e.erasure in ERASURE_RULES, where
         assert e.erasure != KEEP or e.keep_reason, f"{where}: kept without a reason"
     for spec in TABLES.values():
-        assert all(not e.note == "" for e in spec.columns.values() if not e.personal), spec.name
+        assert all(e.note for e in spec.columns.values() if not e.personal), spec.name
         if spec.deletes_rows:  # a row is deleted or kept whole: no other rule may apply to it
             assert {e.erasure for e in spec.personal()} == {DELETE}, spec.name
         if spec.about and len(spec.about) == 2:
@@ -93,6 +93,10 @@ def test_people_search_is_case_insensitive_across_name_email_and_vle_user_id(app
         assert page.status_code == 200 and f"/admin/people/{pw.p_id}\"" in page.text, query
     page = _admin_get(pw, "/admin/people?q=" + "no-such-person-%_")
     assert "No one matches" in page.text
+    for odd in ("?q=99999999999999999999999&page=-3", "?q=%00%27%22&page=abc", "?q=%C2%B2", "?q=" + "x" * 5000):
+        assert _admin_get(pw, "/admin/people" + odd).status_code == 200, odd
+    for missing in ("/admin/people/99999999999", "/admin/people/99999999999/erase", "/admin/people/999999"):
+        assert _admin_get(pw, missing).status_code in (400, 404), missing  # PostgreSQL: beyond an integer
     runner = app.test_cli_runner()
     found = runner.invoke(args=["data", "find", "PIA OWNER"])
     assert found.exit_code == 0 and f"{pw.p_id}\t{NAME}" in found.output, found.output
@@ -232,6 +236,8 @@ def test_erasure_preview_then_confirm_pseudonymises_and_keeps_cohort_figures(app
         assert text in preview.text, text
     wrong = admin.http.post(url, data={"csrf_token": csrf_token(preview.text), "confirm": "erase"})
     assert wrong.status_code == 400 and "in capital letters" in wrong.text
+    empty = admin.http.post(url, data={"csrf_token": csrf_token(preview.text)})
+    assert empty.status_code == 400 and "Kept, and why" in empty.text
     assert _personal_values(app, pw.p_id) == values_before  # nothing changed
 
     done = admin.http.post(url, data={"csrf_token": csrf_token(preview.text), "confirm": "ERASE"})

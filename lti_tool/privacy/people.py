@@ -111,10 +111,12 @@ def search_condition(query: str) -> ColumnElement[bool]:
     query must appear in the name, the given or family name, the email or the VLE user ID."""
     full = func.coalesce(Person.name, "") + " " + func.coalesce(Person.given_name, "") + " " \
         + func.coalesce(Person.family_name, "") + " " + func.coalesce(Person.email, "") + " " + Person.sub
+    query = "".join(c for c in query if c.isprintable())  # PostgreSQL refuses NUL in text
     words = [w for w in query.lower().split() if w][:8]
     conditions = [func.lower(full).like(f"%{_escape_like(w)}%", escape="\\") for w in words]
-    if query.strip().isdigit():
-        return or_(Person.id == int(query.strip()[:12]), and_(*conditions))
+    number = query.strip()
+    if number.isascii() and number.isdigit() and int(number) < 2 ** 31:  # a person number (a 32-bit column)
+        return or_(Person.id == int(number), and_(*conditions))
     return and_(*conditions) if conditions else false()
 
 
