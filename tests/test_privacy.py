@@ -16,7 +16,7 @@ from sqlalchemy import event, select
 
 from lti_tool.db import Base, db, engine
 from lti_tool.models import Mark, Person
-from lti_tool.privacy.erasure import inventory_pseudonymised_columns_are_links
+from lti_tool.privacy.erasure import erase, inventory_pseudonymised_columns_are_links
 from lti_tool.privacy.inventory import (BLANK, DELETE, ERASURE_RULES, KEEP, PSEUDONYMISE, RETENTION_CATEGORIES,
                                         TABLES, personal_entries)
 from lti_tool.privacy.inventory_doc import DOC_PATH, generated_section, markdown
@@ -222,6 +222,26 @@ def _personal_values(app, person_id: int) -> dict[tuple[str, str], set]:
                 out[(spec.name, column)] = {json.dumps(r[column], default=str) for r in rows
                                             if r[column] not in (None, "", {}, [])}
     return out
+
+
+def test_an_erasure_that_fails_part_way_changes_nothing(app, pw):
+    """The database refuses the last statement (the person row's): everything before it is undone."""
+    before = _personal_values(app, pw.q_id)
+
+    def refuse_person_update(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("UPDATE PERSON "):
+            raise RuntimeError("the database went away")
+
+    with app.app_context():
+        event.listen(engine(), "before_cursor_execute", refuse_person_update)
+        try:
+            with pytest.raises(Exception, match="went away"):
+                erase(pw.q_id)
+        finally:
+            event.remove(engine(), "before_cursor_execute", refuse_person_update)
+    assert _personal_values(app, pw.q_id) == before
+    assert any(Q_SECRETS[0] in v for v in before[("writeup_doc", "content")])
+    assert _audit(app, "person.erase", pw.q_id) == []
 
 
 def test_erasure_preview_then_confirm_pseudonymises_and_keeps_cohort_figures(app, tool, pw):
