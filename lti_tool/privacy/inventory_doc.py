@@ -16,6 +16,14 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def _grouped(entries, key) -> dict[str, list[str]]:
+    """Column names (as code) grouped by a shared reason, in the inventory's order."""
+    out: dict[str, list[str]] = {}
+    for e in entries:
+        out.setdefault(key(e), []).append(f"`{e.column}`")
+    return out
+
+
 def _table_block(spec: TableSpec) -> list[str]:
     personal = spec.personal()
     lines = [f"### `{spec.name}`", ""]
@@ -30,17 +38,19 @@ def _table_block(spec: TableSpec) -> list[str]:
         if spec.kept_rows:
             column, value, reason = spec.kept_rows
             lines.append(f"- **Rows kept on erasure** where `{column}` is `{value}`: {_cell(reason)}")
-        lines += ["", "| column | retention | on erasure | why kept |", "| --- | --- | --- | --- |"]
-        lines += [f"| `{e.column}` | {e.retention} | {_ERASURE_WORDS[e.erasure]} | {_cell(e.keep_reason)} |"
-                  for e in personal]
+        lines += ["", "| column | retention | on erasure |", "| --- | --- | --- |"]
+        lines += [f"| `{e.column}` | {e.retention} | {_ERASURE_WORDS[e.erasure]} |" for e in personal]
         lines.append("")
+        kept = _grouped([e for e in personal if e.keep_reason], lambda e: e.keep_reason)
+        if kept:
+            lines.append("Kept on erasure, and why:")
+            lines += [f"- {', '.join(columns)}: {_cell(reason)}" for reason, columns in kept.items()]
+            lines.append("")
     others = [e for e in spec.columns.values() if not e.personal]
     if others:
-        by_note: dict[str, list[str]] = {}
-        for e in others:
-            by_note.setdefault(e.note, []).append(f"`{e.column}`")
         lines.append("Not personal data (retention: " + spec.retention + "):")
-        lines += [f"- {', '.join(columns)}: {_cell(note)}" for note, columns in by_note.items()]
+        lines += [f"- {', '.join(columns)}: {_cell(note)}"
+                  for note, columns in _grouped(others, lambda e: e.note).items()]
         lines.append("")
     return lines
 
