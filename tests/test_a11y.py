@@ -336,6 +336,34 @@ def lti_error_page(site):
     site.page.get_by_text("What to do").wait_for()
 
 
+def admin_people(site):
+    if "person" not in site.cache:  # someone to find (Asha Patel), whichever pages ran before
+        programme_home(site)
+        site.cache["person"] = True
+    _admin(site)
+    site.page.goto(site.tool.url + "/admin/people?q=asha")
+    site.page.get_by_role("heading", name=re.compile("match")).wait_for()
+
+
+def admin_person(site):
+    admin_people(site)
+    site.page.locator("table a").first.click()
+    site.page.get_by_role("heading", name="What is held about them").wait_for()
+
+
+def admin_erase_preview(site):
+    admin_person(site)
+    site.page.get_by_role("link", name="Erase…").click()
+    site.page.get_by_role("heading", name="Kept, and why").wait_for()
+
+
+def admin_erase_with_error(site):
+    admin_erase_preview(site)
+    site.page.get_by_label("Type ERASE to confirm").fill("not yet")
+    site.page.get_by_role("button", name="Erase this person").click()
+    site.page.get_by_text("in capital letters to erase").wait_for()
+
+
 def not_found_page(site):
     site.page.goto(site.tool.url + "/no-such-page")
     site.page.get_by_role("heading", name="Page not found").wait_for()
@@ -374,6 +402,10 @@ PAGES = {
     "admin recovery codes": admin_recovery_codes,
     "admin sign-in code": admin_sign_in_code,
     "admin sign-in code with errors": admin_sign_in_code_with_error,
+    "admin people search": admin_people,
+    "admin person": admin_person,
+    "admin erase preview": admin_erase_preview,
+    "admin erase preview with errors": admin_erase_with_error,
     "LTI launch error page": lti_error_page,
     "not found page": not_found_page,
 }

@@ -194,3 +194,28 @@ def _category(row) -> str:
     if table == "audit_event":
         return "audit"
     return "work"
+
+
+def test_purge_rules_follow_the_data_inventory():
+    """The inventory names each personal column's retention category; the purge must have a rule in
+    that category for every table holding personal data (bar the never-purged categories), and no
+    rule in a category the inventory does not give that table."""
+    from lti_tool.privacy import inventory, retention
+
+    categories_of: dict[str, set[str]] = {}
+    for entry in inventory.personal_entries():
+        categories_of.setdefault(entry.table, set()).add(entry.retention)
+    ruled = {(rule.table.name, rule.category) for rule in retention.RULES}
+    # Covered by another category's rule, on purpose: a person row goes (with its last launch) once
+    # nothing of theirs is kept; an attempt holds the DfE outcome, so its work rule waits for both
+    # periods; the sandbox gradebook is the demo VLE's own record, not the tool's.
+    ruled |= {("person", retention.ENGAGEMENT), ("assessment_attempt", retention.DFE), ("sandbox_grade", retention.WORK)}
+    missing = sorted((table, category) for table, categories in categories_of.items() for category in categories
+                     if category not in retention.NEVER_PURGED and (table, category) not in ruled
+                     and not (category == retention.DRAFT_WORK and (table, retention.WORK) in ruled))
+    assert missing == [], f"personal data with no purge rule: {missing}"
+    # A draft becomes work once submitted, so a table of drafts is purged by both rules; tables with no
+    # personal column (login states, tickets, tokens) may be purged in any category.
+    stray = sorted((table, category) for table, category in ruled if table in categories_of
+                   and category not in categories_of[table] | {retention.DRAFT_WORK, retention.WORK, retention.IDENTITY})
+    assert stray == [], f"purge rules in a category the inventory does not give the table: {stray}"
