@@ -85,9 +85,9 @@ def test_references_follow_dfes_scheme(programmes):
     npqsl, npqlt = programmes["NPQSL"], programmes["NPQLT"]
     assert npqsl.statements["NPQSL/teaching/that-3"].label == "2.3"
     how1, how2 = npqsl.statements["NPQSL/teaching/how-1"], npqsl.statements["NPQSL/teaching/how-2"]
-    # Bullets are lettered across the area's headings; a heading is referenced by its bullets.
-    assert [b.ref for b in how1.bullets] == ["2a", "2b", "2c"] and how1.label == "2a–2c"
-    assert [b.ref for b in how2.bullets] == ["2d", "2e"] and how2.label == "2d–2e"
+    # Bullets are lettered under their numbered heading; a heading is referenced by its bullets.
+    assert [b.ref for b in how1.bullets] == ["2.1a", "2.1b", "2.1c"] and how1.label == "2.1a–c"
+    assert [b.ref for b in how2.bullets] == ["2.2a", "2.2b"] and how2.label == "2.2a–b"
     assert [b.id for b in how2.bullets] == ["NPQSL/teaching/how-2/a", "NPQSL/teaching/how-2/b"]
     # NPQLT: Teaching is area 1, so School Culture's statements are 2.n; a heading without bullets is 2.H1.
     assert npqlt.statements["NPQLT/school-culture/that-7"].label == "2.7"
@@ -120,7 +120,7 @@ def test_coverage_is_counted_bullet_by_bullet(tmp_path):
         programme, [a for a in programme.activities.values() if "NPQSL/school-culture/how-1" in a.develops])
     assert "NPQSL/teaching/how-2" not in programme.coverage_units  # a heading with bullets counts as its bullets
     shown = programme.statements_for(first.develops)
-    assert any(s.id == "NPQSL/teaching/how-2" and [b.ref for b in s.bullets] == ["2e"] for s in shown)
+    assert any(s.id == "NPQSL/teaching/how-2" and [b.ref for b in s.bullets] == ["2.2b"] for s in shown)
 
     modules.write_text(text.replace("NPQSL/teaching/how-2/b, ", "NPQSL/teaching/how-2/z, ", 1))
     _, problems = check_pack(folder)
@@ -180,7 +180,7 @@ def test_overlay_fills_an_area_awaiting_its_text(tmp_path):
     assert problems == []
     teaching = programmes["NPQLT"].area("teaching")
     assert not teaching.awaiting_text and [s.label for s in teaching.learn_that] == ["1.1", "1.2"]
-    assert [b.ref for b in teaching.learn_how[0].bullets] == ["1a", "1b"]
+    assert [b.ref for b in teaching.learn_how[0].bullets] == ["1.1a", "1.1b"]
 
 
 @pytest.mark.parametrize("overlay,message", [

@@ -30,7 +30,7 @@ class Bullet:
     text: str
     incomplete: bool = False
     note: Optional[str] = None
-    # Set by the loader: "<statement id>/<letter>" and the DfE-style reference ("2c").
+    # Set by the loader: "<statement id>/<letter>" and the DfE-style reference ("2.3a").
     id: str = ""
     ref: str = ""
     completed_from: Optional[str] = None
@@ -51,7 +51,7 @@ def _status(incomplete: bool, completed_from: Optional[str]) -> str:
 class Statement:
     """A "Learn that" (kind "that") or "Learn how to" (kind "how") statement, with a stable ID and a
     DfE-style reference ("2.3" for Learn that 3 of area 2; a Learn how heading is referenced by its
-    lettered bullets, "2a–2c")."""
+    lettered bullets, "2.3a–c")."""
 
     id: str
     programme: str
@@ -278,7 +278,7 @@ class Programme:
         return f"{self.unit_label(unit)} {short}"
 
     def unit_label(self, unit: str) -> str:
-        """The plain reference of a coverage unit ("2.3", "2c")."""
+        """The plain reference of a coverage unit ("2.3", "2.3a")."""
         statement = self.statement_of(unit)
         if statement is None:
             return ""

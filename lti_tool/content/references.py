@@ -1,12 +1,12 @@
 """DfE-style references for framework statements, derived from the source's order.
 
-The scheme follows the referencing DfE introduced with its 2024 frameworks (the ITT and Early Career
-Framework): "Learn that" statements are numbered within their area ("2.3" is Learn that 3 of area 2)
-and "Learn how to" bullets are lettered within their area, in order, across the headings ("2a", "2b",
-... "2k"). A "Learn how to" heading has no number of its own in DfE's scheme, so it is referenced by
-its bullets ("2a–2c"); a heading whose bullets are not known yet gets "2.H1" (heading 1 of area 2),
-which cannot be mistaken for a Learn that number. Any reference can be set in the pack (`ref:`) or
-corrected by a provider overlay.
+The scheme is the one the programme brief gives for DfE's 2024 referencing: "Learn that" statements
+are numbered within their area ("2.3" is Learn that 3 of area 2) and "Learn how to" bullets are
+lettered under their numbered heading ("2.3a" is bullet a of Learn how to 3 in area 2). The letter
+keeps a bullet apart from the Learn that statement with the same number. A heading is referenced by
+its bullets ("2.3a–c"); a heading whose bullets are not known yet gets "2.H3" (Learn how to 3 of
+area 2), which cannot be mistaken for a Learn that number. DfE's own PDFs were not available to
+confirm the scheme: any reference can be set in the pack (`ref:`) or corrected by a provider overlay.
 """
 from __future__ import annotations
 
@@ -20,7 +20,12 @@ def bullet_letter(index: int) -> str:
 
 
 def _span(refs: list[str]) -> str:
-    return refs[0] if len(refs) == 1 else f"{refs[0]}–{refs[-1]}"
+    """"2.3a–c" for bullets 2.3a to 2.3c (the shared stem is not repeated)."""
+    if len(refs) == 1:
+        return refs[0]
+    first, last = refs[0], refs[-1]
+    stem = first.rstrip(string.ascii_lowercase)
+    return f"{first}–{last[len(stem):]}" if last.startswith(stem) and last != stem else f"{first}–{last}"
 
 
 def derive_refs(area: dict) -> dict[tuple, str]:
@@ -30,13 +35,10 @@ def derive_refs(area: dict) -> dict[tuple, str]:
     refs: dict[tuple, str] = {}
     for s in area.get("learn_that", []):
         refs[("that", s["n"], None)] = s.get("ref") or f"{number}.{s['n']}"
-    position = 0  # bullets are lettered across the area's headings
     for s in area.get("learn_how", []):
         bullet_refs = []
         for bi, b in enumerate(s.get("bullets", [])):
-            derived = f"{number}{bullet_letter(position)}"
-            refs[("how", s["n"], bi)] = b.get("ref") or derived
+            refs[("how", s["n"], bi)] = b.get("ref") or f"{number}.{s['n']}{bullet_letter(bi)}"
             bullet_refs.append(refs[("how", s["n"], bi)])
-            position += 1
         refs[("how", s["n"], None)] = s.get("ref") or (_span(bullet_refs) if bullet_refs else f"{number}.H{s['n']}")
     return refs
