@@ -149,9 +149,9 @@ def test_packs_define_cases_questions_caps_and_engagement():
         assert cfg.window_days == 8 and 0 < cfg.pass_sample_rate < 1
         assert [q.prompt for q in cfg.questions] == ["Identify the problem", "Propose solutions with a rationale",
                                                      "Explain how to implement and why"]
-        assert len(cfg.cases) >= 2
+        assert len(cfg.cases) >= 4
         for case in cfg.cases:
-            assert 800 <= case.word_count <= 1500, (case.id, case.word_count)
+            assert 1700 <= case.word_count <= 2400, (case.id, case.word_count)
             kinds = {s.type for s in case.sections}
             assert {"text", "table", "document", "voices"} <= kinds
             titles = " ".join(s.title.lower() for s in case.sections)
@@ -162,7 +162,7 @@ def test_packs_define_cases_questions_caps_and_engagement():
     assert sl.course_identifier == "npq-senior-leadership" and lt.course_identifier == "npq-leading-teaching"
     assert sl.engagement.total == 40 + 3 + 3 + 2  # activities, write-ups, webinars, sessions
     lines, problems = content_check_lines(PACKS)  # what `flask content check` adds
-    assert problems == [] and "NPQSL: assessment NPQSL/case-study: 2 cases, word cap 2,000, 8-day window" in lines[1]
+    assert problems == [] and "NPQSL: assessment NPQSL/case-study: 4 cases, word cap 2,000, 8-day window" in lines[1]
 
 
 def test_broken_assessment_pack_is_named_with_file_line_and_path(tmp_path):
