@@ -167,6 +167,17 @@ def test_case_page_and_induction_in_the_browser(platform):
         assert page.get_by_role("heading", name="A moderation exercise in mathematics").is_visible()
         assert not RAW_ID.search(page.content())
         page.screenshot(path=str(SHOTS / "case-kingsbridge.png"))
+    # An NPQLT case on a phone: its seven-column table scrolls inside the page, not the page sideways.
+    course = _course(platform, ref="NPQLT/case-study")
+    tutor, queue = _tutor(platform, course, user_id="t-lt")
+    _open_window(tutor, queue, case="hartfield-english")
+    spec = _spec(platform, course, learner(user_id="p-hf", name="Tom Ellis", given_name="Tom", family_name="Ellis"))
+    with chromium_page(viewport=(360, 800)) as page:
+        page.goto(platform.login_url(spec))
+        page.get_by_role("heading", name="Year 10 outcomes").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+        page.get_by_role("heading", name="Year 10 outcomes").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "case-hartfield-phone.png"))
     for name, viewport in (("phone", (360, 800)), ("vle-frame", (768, 900))):
         with chromium_page(viewport=viewport) as page:
             page.goto(platform.login_url(learner(user_id="p-ind", custom={"npq_item": "NPQSL/ind-how-it-runs"})))
