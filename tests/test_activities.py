@@ -66,7 +66,7 @@ def test_launch_autosave_submit_reading(platform, browser, dbs):
     data.update({f"answer-{q}": f"Answer to {q}" for q in qids})
     done = browser.http.post(page.url, data=data)
     assert done.status_code == 200 and "You submitted this on" in done.text
-    assert "1 of 40" in done.text  # progress across the programme
+    assert "1 of 49" in done.text  # progress across the programme
 
     work = dbs.scalar(select(ActivityWork).where(ActivityWork.activity_ref == "NPQSL/sc-reading")
                       .order_by(ActivityWork.id.desc()))
@@ -161,7 +161,7 @@ def test_programme_progress_and_tutor_coverage(platform, browser):
     spec = _placed(platform, "NPQSL/sc-reading", with_line_item=False)
     page = browser.launch(platform, spec)
     home = browser.http.get(re.sub(r"/activities/.*", "/programme", page.url))
-    assert "Your progress" in home.text and "0 of 40" in home.text
+    assert "Your progress" in home.text and "0 of 49" in home.text
     assert browser.http.get(re.sub(r"/activities/.*", "/coverage", page.url)).status_code == 403
 
     from .browser import Browser

@@ -45,7 +45,7 @@ def test_broken_pack_fails_with_file_line_and_path(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["content", "check", str(broken)])
     assert result.exit_code != 0
     line = next(i + 1 for i, l in enumerate(text.splitlines()) if "kind: quiz" in l)
-    assert f"npqsl/modules.yaml:{line}: modules[0].activities[3].kind: 'quiz' is not one of" in result.output
+    assert f"npqsl/modules.yaml:{line}: modules[0].activities[2].kind: 'quiz' is not one of" in result.output
 
 
 def test_cross_reference_problems_are_named(tmp_path):
