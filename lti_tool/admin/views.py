@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..db import db
 from ..models import STATUSES, Deployment, Platform
-from ..settings import PROVIDER_SETTINGS, all_settings, set_setting
+from ..settings import (PROVIDER_SETTINGS, WRITEUP_SETTINGS, WriteupPolicy, all_settings, set_setting,
+                        set_writeup_policy, writeup_policy)
 from .access import admin_required
 from .blueprint import bp
 from .forms import ConfirmForm, DeploymentForm, PlatformForm, SettingsForm, StatusForm
@@ -178,6 +179,7 @@ def settings():
             set_setting(spec.key, bool(getattr(form, spec.key).data))
         changed = {key: {"before": before.get(key), "after": bool(getattr(form, key).data)}
                    for key in before if before.get(key) != bool(getattr(form, key).data)}
+        changed.update(_save_writeup_policies())
         if changed:
             audit.record("settings.update", target_type="settings", detail=changed)
         db().commit()
@@ -186,7 +188,24 @@ def settings():
     if request.method == "GET":
         for spec, value in all_settings():
             getattr(form, spec.key).data = value
-    return render_template("admin/settings.html", form=form, specs=PROVIDER_SETTINGS)
+    return render_template("admin/settings.html", form=form, specs=PROVIDER_SETTINGS,
+                           writeup_specs=WRITEUP_SETTINGS, programmes=_writeup_programmes())
+
+
+def _writeup_programmes() -> list[tuple[str, str, WriteupPolicy]]:
+    """(code, title, policy) for every programme with write-ups."""
+    from ..content import catalogue  # noqa: PLC0415 (the packs load on first use)
+
+    return [(code, p.title, writeup_policy(code)) for code, p in sorted(catalogue().items()) if p.templates]
+
+
+def _save_writeup_policies() -> dict:
+    changed: dict = {}
+    for code, _title, _policy in _writeup_programmes():
+        changed.update(set_writeup_policy(code, WriteupPolicy(
+            assessed=request.form.get(f"writeups-assessed-{code}") == "y",
+            count_for_engagement=request.form.get(f"writeups-engagement-{code}") == "y")))
+    return changed
 
 
 __all__ = ["bp", "STATUSES"]
