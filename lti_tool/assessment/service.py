@@ -188,12 +188,13 @@ def expected_windows(all_windows: list[AssessmentWindow], attempts: dict[int, As
                      now: datetime) -> list[AssessmentWindow]:
     """The windows a participant is or was expected to sit, oldest first; the last is their
     current one. Everyone sits the first window; they go on to the next only after failing,
-    being voided, or not submitting by the deadline (missing)."""
+    being voided, having the attempt discounted (special consideration), or not submitting by the
+    deadline (missing)."""
     out: list[AssessmentWindow] = []
     for w in all_windows:
         out.append(w)
         a = attempts.get(w.id)
-        if a is not None and a.outcome in (FAILED, VOIDED):
+        if a is not None and (a.outcome in (FAILED, VOIDED) or a.discounted):
             continue
         if (a is None or a.status == DRAFT) and now > deadline(w, a):
             continue  # missing: carried to the next window
@@ -258,9 +259,9 @@ def is_participant(course_id: int, person_id: int) -> bool:
 
 def attempt_number(all_windows: list[AssessmentWindow], attempts: dict[int, AssessmentAttempt],
                    window: AssessmentWindow) -> int:
-    """1 + the submitted, not voided attempts in earlier windows: a retake is attempt 2."""
+    """1 + the submitted, not voided, not discounted attempts in earlier windows: a retake is attempt 2."""
     return 1 + sum(1 for w in all_windows if w.number < window.number and (a := attempts.get(w.id)) is not None
-                   and a.submitted_at is not None and a.outcome != VOIDED)
+                   and a.submitted_at is not None and a.outcome != VOIDED and not a.discounted)
 
 
 def queue(course_id: int, cfg: AssessmentConfig, window: AssessmentWindow,
@@ -384,6 +385,8 @@ def void(ctx: LaunchContext, cfg: AssessmentConfig, attempt: AssessmentAttempt, 
         raise AssessmentError("This attempt is already voided.")
     previous = attempt.outcome
     attempt.outcome, attempt.void_reason, attempt.released_at = VOIDED, reason, utcnow()
+    if previous in (PASSED, FAILED):
+        attempt.voided_outcome = previous  # the DfE report then retracts the completed declaration
     record(attempt.course_id, ctx.person_id, "attempt voided", attempt=attempt, reason=reason[:500],
            previous_outcome=previous)
     if attempt.submitted_at is not None:
