@@ -141,8 +141,9 @@ def report_for(pe: PersonEngagement, cfg: AssessmentConfig, sched: Optional[Sche
     done = report.declared(COMPLETED)
     if done is not None:
         report.state, report.completion_date = pe.outcome, pe.outcome_at.date()
-    elif pe.outcome is None and pe.retracted_at is not None:
-        # The outcome a completed declaration carried was voided: retract it (has_passed back to null).
+    elif pe.outcome is None and pe.retracted_at is not None and pe.met:
+        # The outcome a completed declaration carried (it could be declared: engagement met) was voided:
+        # retract it; DfE then sets has_passed back to null.
         report.state, report.completion_date = VOIDED, pe.retracted_at.date()
     return report
 

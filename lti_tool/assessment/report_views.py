@@ -14,6 +14,7 @@ from ..csv_export import csv_response
 from ..db import db, utcnow
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Person
 from ..permissions import course_participant, current_context, launch_required, mentee_subs
+from ..settings import writeup_policy
 from . import declarations as dfe
 from . import engagement as eng
 from . import service
@@ -44,7 +45,10 @@ def engagement(code: str):
         attendance = dict(db().execute(
             select(AssessmentAttendance.session_id, func.count()).where(AssessmentAttendance.course_id == ctx.course_id)
             .group_by(AssessmentAttendance.session_id)).all())
+    counted = cfg.engagement.writeups if writeup_policy(cfg.programme).count_for_engagement else ()
     return render_template("assessment/engagement.html", ctx=ctx, cfg=cfg, reports=dfe.reports(cfg, ctx.course_id, people),
+                           counted_writeups=counted,
+                           required_total=cfg.engagement.total - len(cfg.engagement.writeups) + len(counted),
                            people=people, attendance=attendance, programme=service.programme_of(cfg),
                            mentor=ctx.role == MENTOR)
 
