@@ -626,7 +626,7 @@ def test_specialist_programme_uses_its_own_cap_and_cases(platform, code, cap):
 
 
 def test_passes_are_sampled_for_second_marking_and_released_in_bulk(platform, app):
-    from lti_tool.assessment import service
+    from lti_tool.assessment import marks
 
     course = _course(platform)
     tutor, queue = _tutor(platform, course)
@@ -654,7 +654,7 @@ def test_passes_are_sampled_for_second_marking_and_released_in_bulk(platform, ap
             .order_by(AssessmentAttempt.id)).all()
         assert [a.person.sub for a in attempts] == [u for u, _ in names]
         # The first marker's first pass is always sampled; later passes when the fixed draw is under the rate.
-        expected = [True] + [service._draw(a) < 0.2 for a in attempts[1:]]
+        expected = [True] + [marks._draw(a) < 0.2 for a in attempts[1:]]
         assert [a.second_marking == "sampled" for a in attempts] == expected
     queue = tutor.http.get(queue.url)
     ready = sum(1 for e in expected if not e)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from ..db import db, utcnow
 from ..grades.delivery import kick
 from ..permissions import course_participant, current_context, launch_required
-from . import records, service
+from . import marks, records, service
 from .models import AGREED, FIRST, SECOND, SUBMITTED
 from .pack import words
 from .service import AssessmentError
@@ -82,7 +82,7 @@ def bulk_release(code: str, number: int):
     released = 0
     for row in service.queue(ctx.course_id, cfg, window, service.windows(ctx.course_id, cfg)):
         if row.state == "ready to release":
-            service.release(ctx, cfg, row.attempt)
+            marks.release(ctx, cfg, row.attempt)
             released += 1
     db().commit()
     kick(current_app._get_current_object())
@@ -156,8 +156,8 @@ def act(code: str, number: int, person_id: int):
         if action in (FIRST, SECOND, AGREED):
             if attempt is None or attempt.status != SUBMITTED:
                 raise AssessmentError("Nothing has been submitted to mark.")
-            outcome, justification, statements = service.read_mark(cfg, request.form)
-            service.record_mark(cfg, attempt, action, ctx.person_id, outcome, justification, statements)
+            outcome, justification, statements = marks.read_mark(cfg, request.form)
+            marks.record_mark(cfg, attempt, action, ctx.person_id, outcome, justification, statements)
             message = {FIRST: "First mark recorded.", SECOND: "Second mark recorded.",
                        AGREED: "Agreed outcome recorded."}[action]
             if action == FIRST and attempt.second_marking:
@@ -167,12 +167,12 @@ def act(code: str, number: int, person_id: int):
         elif action == "sample":
             if attempt is None:
                 raise AssessmentError("Nothing has been submitted to mark.")
-            service.request_second(attempt, ctx.person_id)
+            marks.request_second(attempt, ctx.person_id)
             message = "Added to the second-marking sample."
         elif action == "release":
             if attempt is None:
                 raise AssessmentError("Nothing has been submitted to mark.")
-            service.release(ctx, cfg, attempt)
+            marks.release(ctx, cfg, attempt)
             message = "Outcome released to the participant and sent to the gradebook."
         elif action == "extend":
             until = service.parse_when(request.form.get("until_utc"), request.form.get("until"))
