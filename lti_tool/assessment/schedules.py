@@ -9,8 +9,15 @@ Sources (DfE's own guidance, kept in DFE-Digital/npq-registration):
 - app/views/api/guidance/submit-view-and-void-declarations.md: a `completed` declaration carries
   `has_passed` (true or false); voiding a completed declaration retracts the outcome and
   `has_passed` reverts to null.
-- DFE-Digital/early-careers-framework app/models/participant_outcome/npq.rb: outcome states
-  passed, failed, voided, of which a provider sends passed or failed.
+- DFE-Digital/early-careers-framework docs/source/npq/guidance.html.md (the NPQ Lead Provider API
+  guidance): `completed` is declared "when a participant has reached their final milestone and
+  completed their NPQ course with a pass or fail outcome", with a value in `has_passed`; outcome
+  states are `passed` or `failed` as submitted, and `voided` "if the completed declaration has
+  been voided and the outcome retracted"; an outcome is updated when a retake or a correction
+  changes it. Its app/models/participant_outcome/npq.rb has the same states.
+- DFE-Digital/npq-registration app/views/api/guidance/definitions_and_states.md: declarations are
+  submitted "where there is evidence of a participant's engagement in training for a given
+  milestone period" (so retention points are dated by the evidence the tool holds).
 The Early headship coaching offer (npq-ehco-*) is not an NPQ this tool delivers, so its
 schedules are left out.
 """
