@@ -127,7 +127,6 @@ def compute(course_id: int, cfg: AssessmentConfig, people: Optional[Iterable[Per
     programme = programme_of(cfg)
     code = programme.code
     eng = cfg.engagement
-    count_writeups = writeup_policy(code).count_for_engagement
 
     activity_done: dict[tuple[int, str], datetime] = {}
     for pid, ref, at in db().execute(
@@ -170,7 +169,7 @@ def compute(course_id: int, cfg: AssessmentConfig, people: Optional[Iterable[Per
                 continue
             items.append(Item("activity", act_id, act.title, programme.module_of(act).title,
                               activity_done.get((person.id, act.ref))))
-        for tpl_id in (eng.writeups if count_writeups else ()):
+        for tpl_id in counted_writeups(cfg):
             tpl = programme.templates.get(tpl_id)
             if tpl is not None:
                 items.append(Item("writeup", tpl_id, tpl.title, "In-school project",
@@ -192,6 +191,15 @@ def compute(course_id: int, cfg: AssessmentConfig, people: Optional[Iterable[Per
         _set_outcome(pe, mine)
         out.append(pe)
     return out
+
+
+def counted_writeups(cfg: AssessmentConfig) -> tuple[str, ...]:
+    """The write-ups that count towards engagement: the pack's, unless the provider turned it off."""
+    return cfg.engagement.writeups if writeup_policy(cfg.programme).count_for_engagement else ()
+
+
+def required_total(cfg: AssessmentConfig) -> int:
+    return cfg.engagement.total - len(cfg.engagement.writeups) + len(counted_writeups(cfg))
 
 
 def _set_outcome(pe: PersonEngagement, attempts: list) -> None:

@@ -14,7 +14,6 @@ from ..csv_export import csv_response
 from ..db import db, utcnow
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Person
 from ..permissions import course_participant, current_context, launch_required, mentee_subs
-from ..settings import writeup_policy
 from . import declarations as dfe
 from . import engagement as eng
 from . import service
@@ -45,10 +44,8 @@ def engagement(code: str):
         attendance = dict(db().execute(
             select(AssessmentAttendance.session_id, func.count()).where(AssessmentAttendance.course_id == ctx.course_id)
             .group_by(AssessmentAttendance.session_id)).all())
-    counted = cfg.engagement.writeups if writeup_policy(cfg.programme).count_for_engagement else ()
     return render_template("assessment/engagement.html", ctx=ctx, cfg=cfg, reports=dfe.reports(cfg, ctx.course_id, people),
-                           counted_writeups=counted,
-                           required_total=cfg.engagement.total - len(cfg.engagement.writeups) + len(counted),
+                           counted_writeups=eng.counted_writeups(cfg), required_total=eng.required_total(cfg),
                            people=people, attendance=attendance, programme=service.programme_of(cfg),
                            mentor=ctx.role == MENTOR)
 
@@ -157,6 +154,7 @@ def outcomes(code: str, error: str | None = None, status: int = 200):
     sched, found = _report(cfg)
     return render_template("assessment/outcomes.html", ctx=ctx, cfg=cfg, columns=dfe.report_columns(cfg),
                            rows=dfe.report_rows(cfg, sched, found), reports=found, schedule=sched,
+                           required_total=eng.required_total(cfg),
                            choices=dfe.schedule_choices(cfg), labels=dfe.DECLARATION_LABELS, error=error,
                            programme=service.programme_of(cfg)), status
 
