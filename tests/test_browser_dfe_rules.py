@@ -39,6 +39,7 @@ def test_outcomes_report_record_and_participant_milestones(platform):
         b.get_by_label("Upheld", exact=True).check()
         b.screenshot(path=str(ARTIFACTS / "dfe-appeal-record.png"), full_page=True)
 
+
     pspec = _spec(platform, course, learner(user_id="p-shot", name="Priya Shah", given_name="Priya",
                                             family_name="Shah"))
     with chromium_page(viewport=(360, 800)) as b:
@@ -49,3 +50,4 @@ def test_outcomes_report_record_and_participant_milestones(platform):
         width = b.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, width
         b.screenshot(path=str(ARTIFACTS / "dfe-participant-milestones-phone.png"), full_page=True)
+
