@@ -22,7 +22,7 @@ from lti_tool.db import db
 from lti_tool.models import Person
 from lti_tool.security_models import AuditEvent
 
-from .browser import csrf_token
+from .browser import csrf_token, forms
 from .test_assessment import (GOOD, PACKS, _ago, _base, _course, _mark, _mark_link, _open_window, _participant,
                               _scores, _submit, _tutor)
 from .test_marking import _course as _writeup_course
@@ -178,9 +178,8 @@ def _first_and_release(tutor, platform, course, name, outcome, justification):
 
 
 def _record(tutor, mark_page, kind, summary):
-    form_action = re.search(r'action="([^"]+/records)"', mark_page.text).group(1)
-    return tutor.http.post(_base(mark_page) + form_action, data={"csrf_token": csrf_token(mark_page.text),
-                                                                  "kind": kind, "summary": summary})
+    form = next(f for f in forms(mark_page.text) if f.action.endswith("/records"))
+    return tutor.http.post(_base(mark_page) + form.action, data={**form.fields, "kind": kind, "summary": summary})
 
 
 def _decide(tutor, record_page, decision, reason):
@@ -259,6 +258,7 @@ def test_malpractice_voids_and_special_consideration_allows_an_uncounted_attempt
     _open_window(tutor, queue, start=_ago(days=8, hours=12))
     mo, mpage_p = _participant(platform, course, "p-mo", "Mo Malpractice")
     sc, spage = _participant(platform, course, "p-sc", "Sky Consider")
+    mx, xpage = _participant(platform, course, "p-mx", "Max Missing")  # never submits
     _submit(mo, mpage_p, GOOD)
     _submit(sc, spage, GOOD)
 
@@ -266,6 +266,7 @@ def test_malpractice_voids_and_special_consideration_allows_an_uncounted_attempt
     mpage = tutor.http.get(_mark_link(tutor.http.get(queue.url), "Mo Malpractice"))
     early = _record(tutor, mpage, "appeal", "Unfair")
     assert early.status_code == 400 and "appeal is against a released outcome" in early.text
+    assert "Unfair" in early.text and 'value="appeal" checked' in early.text  # what was typed is kept
     rec = _record(tutor, mpage, "malpractice", "Large passages match another participant's response.")
     decided = _decide(tutor, rec, "upheld", "Collusion confirmed at interview.")
     assert "Attempt voided" in decided.text
@@ -283,6 +284,12 @@ def test_malpractice_voids_and_special_consideration_allows_an_uncounted_attempt
     second = _record(tutor, spage_t, "special-consideration", "Bereavement: evidence now supplied.")
     _decide(tutor, second, "upheld", "Evidence seen; the attempt does not count.")
     assert _attempts(app, "p-sc") == [(1, 1, "failed", True)]
+    # Missing (the deadline passed, nothing submitted): special consideration without any attempt yet.
+    xmark = tutor.http.get(_mark_link(tutor.http.get(queue.url), "Max Missing"))
+    assert "missing" in xmark.text
+    _decide(tutor, _record(tutor, xmark, "special-consideration", "In hospital for the whole window."),
+            "upheld", "Medical evidence seen.")
+    assert _attempts(app, "p-mx") == [(1, 1, None, True)]
     queue = _open_window(tutor, tutor.http.get(queue.url))
     assert "Window 2 scheduled" in queue.text
     page = sc.http.get(spage.url)

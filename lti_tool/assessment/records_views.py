@@ -47,10 +47,10 @@ def record_new(code: str, number: int, person_id: int):
     cfg = _config_or_404(code)
     window = _window_or_404(cfg, number)
     person = course_participant(person_id)
-    attempt = service.get_attempt(window, person.id)
     try:
-        if attempt is None:
-            raise AssessmentError("This participant has no attempt in this window to record anything against.")
+        # Special consideration may concern a window the participant could not sit at all.
+        attempt = service.get_attempt(window, person.id, create=True, all_windows=service.windows(ctx.course_id, cfg),
+                                      cfg=cfg)
         rec = records.raise_record(attempt, request.form.get("kind", ""), request.form.get("summary", ""),
                                    ctx.person_id)
         db().commit()
