@@ -273,6 +273,10 @@ def test_malpractice_voids_and_special_consideration_allows_an_uncounted_attempt
     assert _attempts(app, "p-mo") == [(1, 1, "voided", False)]
     assert "Malpractice: Collusion confirmed" in mo.http.get(mpage_p.url).text
     assert "malpractice upheld" in _trail(app, "p-mo") and "attempt voided" in _trail(app, "p-mo")
+    # A voided attempt is an assessment record, not a DfE outcome: nothing was reported, nothing to retract.
+    report = json.loads(tutor.http.get(re.sub(r"/marking.*", "/outcomes.json", queue.url)).text)
+    mo_row = next(p for p in report["participants"] if p["lms_user_id"] == "p-mo")
+    assert mo_row["outcome"] is None and "void" not in mo_row
 
     # Special consideration: not upheld changes nothing; upheld on a failed attempt discounts it.
     _first_and_release(tutor, platform, course, "Sky Consider", "fail", "Generic solutions.")

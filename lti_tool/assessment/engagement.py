@@ -119,7 +119,7 @@ def _min(*values: Optional[datetime]) -> Optional[datetime]:
 
 
 def compute(course_id: int, cfg: AssessmentConfig, people: Optional[Iterable[Person]] = None) -> list[PersonEngagement]:
-    """Engagement, milestones and outcome for the course's participants (or the ones given)."""
+    """Engagement, its dated evidence and the outcome for the course's participants (or the ones given)."""
     people = list(people if people is not None else participants(course_id))
     ids = [p.id for p in people]
     if not ids:
