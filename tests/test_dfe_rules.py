@@ -326,13 +326,13 @@ def test_formative_writeups_post_no_mark_and_never_feed_the_dfe_outcome(platform
     _set_policy(admin, tool, "NPQSL", assessed=False, engagement=False)
     try:
         course = _writeup_course(platform)
-        _submit_as(platform, course, "p-form", "Fola Formative")
+        _submit_as(platform, course, "p-wu-formative", "Fola Formative")
         tutor, queue = _writeup_tutor(platform, course)
         mark_page = tutor.http.get(queue.url.split("/s/")[0] + _doc_link(queue, "Fola Formative"))
         data, _ = _mark_form(mark_page, [3, 3, 3, 3, 3], overall="Well judged risks.")
         released = tutor.http.post(mark_page.url, data={**data, "action": "release", "kind": "first"})
         assert "Mark released" in released.text
-        body = _scores(platform, app, "p-form", lambda b: "Feedback released" in b.get("comment", ""))[-1]
+        body = _scores(platform, app, "p-wu-formative", lambda b: "Feedback released" in b.get("comment", ""))[-1]
         assert "scoreGiven" not in body and body["gradingProgress"] == "NotReady" and "Well judged risks" in body["comment"]
         with app.app_context():
             audit = db().scalars(select(AuditEvent).where(AuditEvent.action == "settings.update")
@@ -345,21 +345,21 @@ def test_formative_writeups_post_no_mark_and_never_feed_the_dfe_outcome(platform
         eng = t2.http.get(q2.url.replace("/marking", "/engagement"))
         assert "0 project write-ups" in eng.text and "of the 45 required items" in eng.text
         report = json.loads(t2.http.get(q2.url.replace("/marking", "/outcomes.json")).text)
-        fola = next(p for p in report["participants"] if p["lms_user_id"] == "p-form")
+        fola = next(p for p in report["participants"] if p["lms_user_id"] == "p-wu-formative")
         assert fola["outcome"] is None and fola["engagement"]["required"] == 45
         assert "completed" not in [d["declaration_type"] for d in fola["declarations"]]
 
         _set_policy(admin, tool, "NPQSL", assessed=True, engagement=True)
-        _submit_as(platform, course, "p-assd", "Abi Assessed")
+        _submit_as(platform, course, "p-wu-assessed", "Abi Assessed")
         queue = tutor.http.get(queue.url)
         mark_page = tutor.http.get(queue.url.split("/s/")[0] + _doc_link(queue, "Abi Assessed"))
         data, _ = _mark_form(mark_page, [3, 3, 3, 3, 3])
         tutor.http.post(mark_page.url, data={**data, "action": "release", "kind": "first"})
-        body = _scores(platform, app, "p-assd", lambda b: b.get("scoreGiven") is not None)[-1]
+        body = _scores(platform, app, "p-wu-assessed", lambda b: b.get("scoreGiven") is not None)[-1]
         assert body["gradingProgress"] == "FullyGraded" and body["scoreGiven"] > 0
         eng = t2.http.get(eng.url)
         assert "3 project write-ups" in eng.text and "of the 48 required items" in eng.text
-        assert not [b for b in _scores_for(platform, "p-form") if b.get("scoreGiven") is not None]
+        assert not [b for b in _scores_for(platform, "p-wu-formative") if b.get("scoreGiven") is not None]
     finally:
         _set_policy(admin, tool, "NPQSL", assessed=True, engagement=True)
 
