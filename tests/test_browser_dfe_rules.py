@@ -51,3 +51,21 @@ def test_outcomes_report_record_and_participant_milestones(platform):
         assert width <= 360, width
         b.screenshot(path=str(ARTIFACTS / "dfe-participant-milestones-phone.png"), full_page=True)
 
+
+
+def test_admin_sets_the_write_up_policy_per_programme(app, tool):
+    from .test_security import _admin
+
+    _, name, password = _admin(app, tool)
+    with chromium_page(viewport=(768, 1100)) as b:
+        b.goto(tool.url + "/admin/login")
+        b.get_by_label("Username").fill(name)
+        b.get_by_label("Password").fill(password)
+        b.get_by_role("button", name="Sign in").click()
+        b.goto(tool.url + "/admin/settings")
+        b.get_by_role("heading", name="In-school project write-ups, by programme").wait_for()
+        group = b.get_by_role("group", name="National Professional Qualification for Senior Leadership")
+        assessed = group.get_by_label("Write-ups are provider-assessed")
+        assert assessed.is_checked() and group.get_by_label("Write-ups count towards engagement").is_checked()
+        b.get_by_role("heading", name="In-school project write-ups, by programme").scroll_into_view_if_needed()
+        b.screenshot(path=str(ARTIFACTS / "dfe-admin-writeup-settings.png"), full_page=True)
