@@ -119,3 +119,52 @@ def all_settings() -> list[tuple[SettingSpec, Value]]:
     return [(spec, _typed(spec, stored[spec.key] if stored.get(spec.key) is not None
                           else current_app.config.get(spec.key)))
             for spec in PROVIDER_SETTINGS]
+
+
+# -- write-ups per programme ---------------------------------------------------------------------
+# The reformed NPQs have no assessed school project: the DfE outcome comes only from the case-study
+# assessment. Providers keep the three write-ups as in-school implementation work and decide, per
+# programme, whether tutors' rubric marks reach the VLE gradebook (provider-assessed) or only
+# feedback does (formative), and whether the write-ups count towards engagement. Either way they
+# never feed the DfE outcome.
+
+WRITEUPS_ASSESSED = "WRITEUPS_ASSESSED"
+WRITEUPS_COUNT_FOR_ENGAGEMENT = "WRITEUPS_COUNT_FOR_ENGAGEMENT"
+WRITEUP_SETTINGS = (
+    SettingSpec(WRITEUPS_ASSESSED, "Write-ups are provider-assessed",
+                "On: released rubric marks are sent to the VLE gradebook. Off: formative, the participant "
+                "gets feedback only and the gradebook gets no mark."),
+    SettingSpec(WRITEUPS_COUNT_FOR_ENGAGEMENT, "Write-ups count towards engagement",
+                "On: each submitted write-up is a required item in the engagement the DfE outcome needs."),
+)
+
+
+@dataclass(frozen=True)
+class WriteupPolicy:
+    assessed: bool = True
+    count_for_engagement: bool = True
+
+
+def _programme_key(key: str, code: str) -> str:
+    return f"{key}:{code}"
+
+
+def writeup_policy(code: str) -> WriteupPolicy:
+    """A programme's write-up policy; both on unless an admin turned them off (today's behaviour)."""
+    values = {}
+    for spec in WRITEUP_SETTINGS:
+        row = db().get(Setting, _programme_key(spec.key, code))
+        values[spec.key] = True if row is None else bool(row.value)
+    return WriteupPolicy(values[WRITEUPS_ASSESSED], values[WRITEUPS_COUNT_FOR_ENGAGEMENT])
+
+
+def set_writeup_policy(code: str, policy: WriteupPolicy) -> dict[str, dict[str, bool]]:
+    """Store a programme's policy; returns what changed (for the audit entry)."""
+    before = writeup_policy(code)
+    changed = {}
+    for key, old, new in ((WRITEUPS_ASSESSED, before.assessed, policy.assessed),
+                          (WRITEUPS_COUNT_FOR_ENGAGEMENT, before.count_for_engagement, policy.count_for_engagement)):
+        set_setting(_programme_key(key, code), new)
+        if old != new:
+            changed[_programme_key(key, code)] = {"before": old, "after": new}
+    return changed

@@ -225,6 +225,40 @@ def _admin(site):
         site.cache["admin"] = name
 
 
+def assessment_outcomes(site):
+    site.launch(instructor(custom={"npq_item": "NPQSL/case-study"}), "**/assessment/NPQSL/marking")
+    site.page.goto(site.session_url("assessment/NPQSL/outcomes"))
+    site.page.get_by_role("heading", name=re.compile("Outcomes report")).wait_for()
+
+
+def assessment_engagement_participant(site):
+    site.launch(learner(custom={"npq_item": "NPQSL/case-study"}), "**/assessment/NPQSL")
+    site.page.goto(site.session_url("assessment/NPQSL/engagement"))
+    site.page.get_by_role("heading", name="Your engagement").wait_for()
+
+
+def assessment_record(site):
+    """An appeal on a released fail, as a tutor decides it (set up through real requests)."""
+    from .test_assessment import GOOD, _mark_link, _open_window, _participant, _spec, _submit
+    from .test_assessment import _course as _assessment_course
+    from .test_assessment import _tutor as _assessment_tutor
+    from .test_dfe_rules import _first_and_release, _record
+
+    course = _assessment_course(site.platform)
+    tutor, queue = _assessment_tutor(site.platform, course)
+    tutor.base_queue = queue.url
+    _open_window(tutor, queue)
+    who = "p-a11y-rec-" + secrets.token_hex(3)
+    participant, page = _participant(site.platform, course, who, "Rhea Appeal")
+    _submit(participant, page, GOOD)
+    _first_and_release(tutor, site.platform, course, "Rhea Appeal", "fail", "No diagnosis from the data.")
+    rec = _record(tutor, tutor.http.get(_mark_link(tutor.http.get(queue.url), "Rhea Appeal")), "appeal",
+                  "The marker overlooked the data analysis.")
+    site.launch(_spec(site.platform, course, instructor(user_id="t-a11y-rec")), "**/assessment/NPQSL/marking")
+    site.page.goto(site.session_url(rec.url.split("/s/")[1].split("/", 1)[1]))
+    site.page.get_by_role("heading", name="Appeal: Rhea Appeal, window 1").wait_for()
+
+
 def admin_login(site):
     site.page.context.clear_cookies()  # signed out, whatever ran before
     site.cache.pop("admin", None)
@@ -389,6 +423,9 @@ PAGES = {
     "outline coverage": outline_coverage,
     "marking queue": marking_queue,
     "marking view": marking_view,
+    "assessment outcomes report": assessment_outcomes,
+    "assessment engagement, participant": assessment_engagement_participant,
+    "assessment appeal record": assessment_record,
     "admin login": admin_login,
     "admin login, wrong password": admin_login_with_error,
     "admin platforms": admin_platforms,

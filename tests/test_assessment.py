@@ -158,7 +158,9 @@ def test_packs_define_cases_questions_caps_and_engagement():
             assert "attainment" in titles or "outcomes" in titles or "results" in titles
             assert all("not a real" in s.source for s in case.sections if s.type == "document")
         assert cfg.engagement.threshold == 90
-        assert [m.id for m in cfg.engagement.milestones] == ["started", "retained-1", "retained-2", "completed"]
+        # DfE's declaration types follow the NPQ's kind: retained-2 for leadership NPQs only.
+        assert cfg.declaration_types == (("started", "retained-1", "retained-2", "completed") if cfg is sl
+                                         else ("started", "retained-1", "completed"))
     assert sl.course_identifier == "npq-senior-leadership" and lt.course_identifier == "npq-leading-teaching"
     assert sl.engagement.total == 49 + 3 + 3 + 2  # activities (induction and preparation included), write-ups, webinars, sessions
     lines, problems = content_check_lines(PACKS)  # what `flask content check` adds
@@ -479,7 +481,10 @@ def test_engagement_from_completed_items_milestones_and_the_outcomes_csv(platfor
     # 49 activities + 2 sessions + 2 webinars = 53 of 57 = 93.0%: above the 90% threshold.
     assert "92%" in mine.text and "53 of 57 required items completed" in mine.text
     assert "Meets the 90% engagement needed to pass" in mine.text
-    assert "retained-2" in mine.text and mine.text.count("status-done\">reached") == 3  # completed needs the assessment
+    # Participants read DfE's milestones by name, never its codes; without the course's DfE schedule
+    # only "started" can be dated, and "completed" needs the assessment outcome.
+    assert "Retention point 2" in mine.text and "retained-2" not in mine.text
+    assert mine.text.count("status-done\">reached") == 1
 
     # The assessment: submitted and passed; then "completed" is reached.
     queue = _open_window(tutor, queue)
@@ -507,28 +512,38 @@ def test_engagement_from_completed_items_milestones_and_the_outcomes_csv(platfor
 
     report = tutor.http.get(_base(eng) + re.search(r'href="([^"]+/outcomes)"', eng.text).group(1))
     assert "Download CSV" in report.text and "npq-senior-leadership" in report.text
+    assert "Not chosen yet" in report.text and "npq-specialist-autumn" not in report.text  # leadership schedules only
+    # The 2025 cohort's leadership schedule: every work today falls after its retention points' dates.
+    report = tutor.http.post(report.url + "/schedule", data={"csrf_token": csrf_token(report.text),
+                                                            "schedule": "2025:npq-leadership-spring"})
+    assert "DfE schedule saved" in report.text and "24 July 2026" in report.text
     got = tutor.http.get(report.url + ".csv")
     assert got.headers["Content-Type"].startswith("text/csv") and "attachment" in got.headers["Content-Disposition"]
     rows = {r["full_name"]: r for r in csv.DictReader(io.StringIO(got.content.decode("utf-8-sig")))}
     assert list(rows["Rosa Complete"]) == ["participant_id", "full_name", "email", "lms_user_id", "course_identifier",
-                                           "engagement_percent", "engagement_threshold_met", "started", "retained-1",
-                                           "retained-2", "completed", "state", "completion_date"]
+                                           "schedule_identifier", "engagement_percent", "engagement_threshold_met",
+                                           "started", "retained-1", "retained-2", "completed", "has_passed", "state",
+                                           "completion_date", "held_back_reason"]
     r = rows["Rosa Complete"]
     today = datetime.now(timezone.utc).date().isoformat()
     assert r["participant_id"] == "7a8b9c0d-1e2f-4a5b-8c9d-0e1f2a3b4c5d" and r["lms_user_id"] == "p-rosa"
     assert r["course_identifier"] == "npq-senior-leadership" and r["engagement_percent"] == "93.0"
     assert r["engagement_threshold_met"] == "yes" and r["state"] == "passed" and r["completion_date"] == today
+    assert r["has_passed"] == "true" and r["held_back_reason"] == "" and r["schedule_identifier"] == "npq-leadership-spring"
     for milestone in ("started", "retained-1", "retained-2", "completed"):
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z", r[milestone]), (milestone, r[milestone])
     assert r["completed"][:10] == today and r["started"] <= r["retained-1"] <= r["retained-2"] <= r["completed"]
     s = rows["Sam Started"]
     assert s["engagement_percent"] == "8.8" and s["engagement_threshold_met"] == "no"
-    assert s["started"] and not s["retained-1"] and not s["completed"] and s["state"] == "" and not s["participant_id"]
+    # Engagement evidence after each milestone date dates the retention points, whatever the share done.
+    assert s["started"] and s["retained-1"] and s["retained-2"] and not s["completed"] and s["state"] == ""
+    assert not s["participant_id"] and s["has_passed"] == ""
 
     data = json.loads(tutor.http.get(report.url + ".json").text)
     rj = next(p for p in data["participants"] if p["lms_user_id"] == "p-rosa")
     assert [d["declaration_type"] for d in rj["declarations"]] == ["started", "retained-1", "retained-2", "completed"]
     assert rj["declarations"][0]["participant_id"] == "7a8b9c0d-1e2f-4a5b-8c9d-0e1f2a3b4c5d"
+    assert rj["declarations"][-1]["has_passed"] is True and "has_passed" not in rj["declarations"][0]
     assert rj["outcome"] == {"course_identifier": "npq-senior-leadership", "state": "passed", "completion_date": today}
     assert rj["engagement"]["threshold_met"] is True
 
@@ -612,7 +627,7 @@ def test_specialist_programme_uses_its_own_cap_and_cases(platform, code, cap):
 
 
 def test_passes_are_sampled_for_second_marking_and_released_in_bulk(platform, app):
-    from lti_tool.assessment import service
+    from lti_tool.assessment import marks
 
     course = _course(platform)
     tutor, queue = _tutor(platform, course)
@@ -640,7 +655,7 @@ def test_passes_are_sampled_for_second_marking_and_released_in_bulk(platform, ap
             .order_by(AssessmentAttempt.id)).all()
         assert [a.person.sub for a in attempts] == [u for u, _ in names]
         # The first marker's first pass is always sampled; later passes when the fixed draw is under the rate.
-        expected = [True] + [service._draw(a) < 0.2 for a in attempts[1:]]
+        expected = [True] + [marks._draw(a) < 0.2 for a in attempts[1:]]
         assert [a.second_marking == "sampled" for a in attempts] == expected
     queue = tutor.http.get(queue.url)
     ready = sum(1 for e in expected if not e)

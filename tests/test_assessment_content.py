@@ -191,3 +191,13 @@ def test_case_page_and_induction_in_the_browser(platform):
             overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0
             page.screenshot(path=str(SHOTS / f"induction-{name}.png"), full_page=True)
+
+
+def test_bridging_material_counts_towards_neither_engagement_nor_coverage(packs):
+    programmes, configs = packs
+    npqlt = programmes["NPQLT"]
+    bridging = [a.id for m in npqlt.modules if m.purpose == "bridging" for a in m.activities]
+    assert bridging, "NPQLT keeps its Early Career Framework background as a bridging module"
+    assert not set(bridging) & set(configs["NPQLT"].engagement.activities)
+    induction = [a.id for m in npqlt.modules if m.purpose == "induction" for a in m.activities if a.required]
+    assert set(induction) <= set(configs["NPQLT"].engagement.activities)

@@ -94,6 +94,10 @@ TABLE: dict[str, list[Case]] = {
     "assessment.outcomes": [Case(get=TUTORS)],
     "assessment.outcomes_csv": [Case(get=TUTORS)],
     "assessment.outcomes_json": [Case(get=TUTORS)],
+    "assessment.set_schedule": [Case(post=TUTORS)],
+    "assessment.records_list": [Case(get=TUTORS)],
+    "assessment.record_new": [Case(post=COURSE_TUTORS)],
+    "assessment.record_detail": [Case(get=COURSE_TUTORS, post=COURSE_TUTORS)],
     "catalogue.pick": [Case(get=TUTORS)],
     "catalogue.choose": [Case(post=TUTORS)],
     "delivery.set_timezone": [Case(post=LAUNCHED)],
@@ -129,7 +133,8 @@ PUBLIC_DEPENDS_ON_WHO = {"admin.login": "a signed-in admin is sent on to the adm
 WORK_TABLES = ("person", "course", "enrolment", "placement", "activity_work", "activity_submission", "writeup_doc",
                "writeup_version", "writeup_submission", "mark", "mark_event", "question", "webinar", "attendance",
                "module_window", "assessment_window", "assessment_attempt", "assessment_mark", "assessment_event",
-               "assessment_participant", "assessment_attendance", "setting", "platform", "deployment")
+               "assessment_participant", "assessment_attendance", "assessment_record", "assessment_schedule",
+               "setting", "platform", "deployment")
 
 
 @dataclass
@@ -226,8 +231,23 @@ def _ids(app, platform, owner_sub: str, context_id: str) -> dict[str, object]:
             "webinar_id": session.scalar(select(Webinar.id).where(Webinar.course_id == course.id)),
             "platform_id": platform.db_id,
             "deployment_id": session.scalar(select(Deployment.id).where(Deployment.platform_id == platform.db_id)),
-            "filename": "app.css", "ids": None,
+            "filename": "app.css", "ids": None, "record_id": _special_consideration(session, owner, course),
         }
+
+
+def _special_consideration(session, owner, course) -> int:
+    """P's attempt in the course's first window, with a record of special consideration on it."""
+    from lti_tool.assessment.models import AssessmentAttempt, AssessmentRecord, AssessmentWindow
+
+    window = session.scalar(select(AssessmentWindow).where(AssessmentWindow.course_id == course.id))
+    attempt = AssessmentAttempt(window_id=window.id, person_id=owner.id, course_id=course.id, answers={})
+    session.add(attempt)
+    session.flush()
+    record = AssessmentRecord(course_id=course.id, attempt_id=attempt.id, kind="special-consideration",
+                              summary="Illness during the window.", raised_by_id=owner.id)
+    session.add(record)
+    session.commit()
+    return record.id
 
 
 @pytest.fixture(scope="module")

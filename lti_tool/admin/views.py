@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..db import db
 from ..models import STATUSES, Deployment, Platform
-from ..settings import PROVIDER_SETTINGS, all_settings, set_setting
+from ..settings import (PROVIDER_SETTINGS, WRITEUP_SETTINGS, WriteupPolicy, all_settings, set_setting,
+                        set_writeup_policy, writeup_policy)
 from .access import admin_required
 from .blueprint import bp
 from .forms import ConfirmForm, DeploymentForm, PlatformForm, StatusForm, settings_form
@@ -189,6 +190,7 @@ def settings():
         db().flush()
         after = {spec.key: value for spec, value in all_settings()}
         changed = {key: {"before": before[key], "after": after[key]} for key in before if before[key] != after[key]}
+        changed.update(_save_writeup_policies())
         if changed:
             audit.record("settings.update", target_type="settings", detail=changed)
         db().commit()
@@ -200,7 +202,24 @@ def settings():
     groups: dict[str, list] = {}
     for spec in PROVIDER_SETTINGS:
         groups.setdefault(spec.group, []).append(spec)
-    return render_template("admin/settings.html", form=form, groups=groups), 400 if form.errors else 200
+    return render_template("admin/settings.html", form=form, groups=groups, writeup_specs=WRITEUP_SETTINGS,
+                           programmes=_writeup_programmes()), 400 if form.errors else 200
+
+
+def _writeup_programmes() -> list[tuple[str, str, WriteupPolicy]]:
+    """(code, title, policy) for every programme with write-ups."""
+    from ..content import catalogue  # noqa: PLC0415 (the packs load on first use)
+
+    return [(code, p.title, writeup_policy(code)) for code, p in sorted(catalogue().items()) if p.templates]
+
+
+def _save_writeup_policies() -> dict:
+    changed: dict = {}
+    for code, _title, _policy in _writeup_programmes():
+        changed.update(set_writeup_policy(code, WriteupPolicy(
+            assessed=request.form.get(f"writeups-assessed-{code}") == "y",
+            count_for_engagement=request.form.get(f"writeups-engagement-{code}") == "y")))
+    return changed
 
 
 __all__ = ["bp", "STATUSES"]

@@ -1,8 +1,8 @@
 """Engagement: per participant, the share of the required activities, write-ups, webinars and
-sessions they completed (what is required is the pack's data), against the pass threshold; the
-milestones providers declare to the Department for Education (started, retained-1, retained-2,
-completed) with the date each was reached; and the outcome of the summative assessment. The
-outcomes report is these, per cohort, in DfE's words."""
+sessions they completed (what is required is the pack's data; write-ups only while the provider
+counts them, see settings.writeup_policy), against the pass threshold; the dated evidence of
+engagement the provider holds (which DfE's declarations rest on: declarations.py); and the
+outcome of the summative assessment."""
 from __future__ import annotations
 
 import logging
@@ -13,9 +13,10 @@ from typing import Iterable, Optional
 
 from sqlalchemy import func, select
 
-from ..db import db, utcnow
+from ..db import db
 from ..models import ActivitySubmission, ActivityWork, Person, WriteupDoc, WriteupSubmission, WriteupVersion
-from .models import PASSED, VOIDED, AssessmentAttendance, AssessmentParticipant
+from ..settings import writeup_policy
+from .models import FAILED, PASSED, VOIDED, AssessmentAttendance, AssessmentParticipant
 from .pack import AssessmentConfig
 from .service import attempts_by_person, participants, programme_of
 
@@ -47,11 +48,16 @@ class PersonEngagement:
     person: Person
     items: list[Item]
     threshold: float
-    milestones: dict[str, Optional[datetime]] = field(default_factory=dict)
+    # The released assessment outcome that stands (passed | failed), from counted, not voided attempts.
     outcome: Optional[str] = None
     outcome_at: Optional[datetime] = None
+    # A passed/failed outcome later voided with nothing standing in its place: DfE must be told.
+    retracted_at: Optional[datetime] = None
     dfe_participant_id: Optional[str] = None
     assessment_submitted_at: Optional[datetime] = None
+    first_work: Optional[datetime] = None
+    # When each piece of engagement evidence is dated: completed items and the assessment submitted.
+    evidence: list[datetime] = field(default_factory=list)
 
     @property
     def done(self) -> int:
@@ -113,7 +119,7 @@ def _min(*values: Optional[datetime]) -> Optional[datetime]:
 
 
 def compute(course_id: int, cfg: AssessmentConfig, people: Optional[Iterable[Person]] = None) -> list[PersonEngagement]:
-    """Engagement, milestones and outcome for the course's participants (or the ones given)."""
+    """Engagement, its dated evidence and the outcome for the course's participants (or the ones given)."""
     people = list(people if people is not None else participants(course_id))
     ids = [p.id for p in people]
     if not ids:
@@ -163,7 +169,7 @@ def compute(course_id: int, cfg: AssessmentConfig, people: Optional[Iterable[Per
                 continue
             items.append(Item("activity", act_id, act.title, programme.module_of(act).title,
                               activity_done.get((person.id, act.ref))))
-        for tpl_id in eng.writeups:
+        for tpl_id in counted_writeups(cfg):
             tpl = programme.templates.get(tpl_id)
             if tpl is not None:
                 items.append(Item("writeup", tpl_id, tpl.title, "In-school project",
@@ -176,29 +182,38 @@ def compute(course_id: int, cfg: AssessmentConfig, people: Optional[Iterable[Per
             items.append(Item("session", ses.id, ses.title, "Webinars and sessions", attended.get((person.id, ses.id))))
         pe = PersonEngagement(person=person, items=items, threshold=eng.threshold,
                               dfe_participant_id=dfe_ids.get(person.id))
-        mine = list(attempts.get(person.id, {}).values())
+        mine = [a for a in attempts.get(person.id, {}).values() if not a.discounted]
         submitted = [a.submitted_at for a in mine if a.submitted_at is not None and a.outcome != VOIDED]
         pe.assessment_submitted_at = min(submitted) if submitted else None
-        first_work = _min(_utc(first_activity.get(person.id)), _utc(first_writeup.get(person.id)),
-                          *(i.done_at for i in items), *(a.started_at for a in mine if a.version))
-        done_times = sorted(i.done_at for i in items if i.done_at is not None)
-        for m in eng.milestones:
-            dates: list[Optional[datetime]] = []
-            if m.first_work:
-                dates.append(first_work)
-            if m.engagement is not None:
-                k = max(1, math.ceil(m.engagement * len(items) / 100 - 1e-9))
-                dates.append(done_times[k - 1] if k <= len(done_times) else None)
-            if m.assessment_submitted:
-                dates.append(pe.assessment_submitted_at)
-            pe.milestones[m.id] = max(dates) if dates and all(d is not None for d in dates) else None
-        released = sorted((a for a in mine if a.outcome and a.released_at), key=lambda a: a.released_at)
-        passed = [a for a in released if a.outcome == PASSED]
-        final = passed[0] if passed else (released[-1] if released else None)
-        if final is not None:
-            pe.outcome, pe.outcome_at = final.outcome, final.released_at
+        pe.first_work = _min(_utc(first_activity.get(person.id)), _utc(first_writeup.get(person.id)),
+                             *(i.done_at for i in items), *(a.started_at for a in mine if a.version))
+        pe.evidence = sorted([i.done_at for i in items if i.done_at is not None] + submitted)
+        _set_outcome(pe, mine)
         out.append(pe)
     return out
+
+
+def counted_writeups(cfg: AssessmentConfig) -> tuple[str, ...]:
+    """The write-ups that count towards engagement: the pack's, unless the provider turned it off."""
+    return cfg.engagement.writeups if writeup_policy(cfg.programme).count_for_engagement else ()
+
+
+def required_total(cfg: AssessmentConfig) -> int:
+    return cfg.engagement.total - len(cfg.engagement.writeups) + len(counted_writeups(cfg))
+
+
+def _set_outcome(pe: PersonEngagement, attempts: list) -> None:
+    """The outcome that stands: the first pass, else the latest fail. A voided attempt never is one;
+    if a released outcome was voided and nothing stands, it is recorded as retracted."""
+    released = sorted((a for a in attempts if a.outcome in (PASSED, FAILED) and a.released_at),
+                      key=lambda a: a.released_at)
+    passed = [a for a in released if a.outcome == PASSED]
+    final = passed[0] if passed else (released[-1] if released else None)
+    if final is not None:
+        pe.outcome, pe.outcome_at = final.outcome, final.released_at
+        return
+    retracted = [a.released_at for a in attempts if a.outcome == VOIDED and a.voided_outcome and a.released_at]
+    pe.retracted_at = max(retracted) if retracted else None
 
 
 def _webinars_attended(course_id: int, ids: list[int]) -> dict[int, list[datetime]]:
@@ -223,50 +238,3 @@ def for_mentor(course_id: int, cfg: AssessmentConfig, mentee_subs: list[str]) ->
     """Only the participants the platform says this mentor mentors (LTI role_scope_mentor)."""
     subs = set(mentee_subs or [])
     return compute(course_id, cfg, [p for p in participants(course_id) if p.sub in subs]) if subs else []
-
-
-# -- the outcomes report -----------------------------------------------------------------------
-
-def _dfe_datetime(value: Optional[datetime]) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z") if value else ""
-
-
-def report_columns(cfg: AssessmentConfig) -> list[str]:
-    return (["participant_id", "full_name", "email", "lms_user_id", "course_identifier", "engagement_percent",
-             "engagement_threshold_met"] + [m.id for m in cfg.engagement.milestones] + ["state", "completion_date"])
-
-
-def report_rows(cfg: AssessmentConfig, people: list[PersonEngagement]) -> list[dict[str, str]]:
-    rows = []
-    for pe in people:
-        row = {"participant_id": pe.dfe_participant_id or "", "full_name": pe.person.display_name,
-               "email": pe.person.email or "", "lms_user_id": pe.person.sub, "course_identifier": cfg.course_identifier,
-               "engagement_percent": f"{pe.percent:.1f}", "engagement_threshold_met": "yes" if pe.met else "no"}
-        for m in cfg.engagement.milestones:
-            row[m.id] = _dfe_datetime(pe.milestones.get(m.id))
-        row["state"] = pe.outcome or ""
-        row["completion_date"] = pe.completion_date.isoformat() if pe.completion_date else ""
-        rows.append(row)
-    return rows
-
-
-def to_json(cfg: AssessmentConfig, course_title: str, people: list[PersonEngagement]) -> dict:
-    """Shaped like what the DfE lead-provider API takes: a declaration per milestone reached, and
-    the participant outcome."""
-    out = []
-    for pe in people:
-        pid = pe.dfe_participant_id or None
-        out.append({
-            "participant_id": pid, "full_name": pe.person.display_name, "email": pe.person.email,
-            "lms_user_id": pe.person.sub, "course_identifier": cfg.course_identifier,
-            "engagement": {"completed": pe.done, "required": pe.total, "percent": round(pe.percent, 1),
-                           "threshold": cfg.engagement.threshold, "threshold_met": pe.met},
-            "declarations": [{"participant_id": pid, "declaration_type": m.id,
-                              "declaration_date": _dfe_datetime(pe.milestones[m.id]),
-                              "course_identifier": cfg.course_identifier}
-                             for m in cfg.engagement.milestones if pe.milestones.get(m.id)],
-            "outcome": ({"course_identifier": cfg.course_identifier, "state": pe.outcome,
-                         "completion_date": pe.completion_date.isoformat()} if pe.outcome else None),
-        })
-    return {"course": course_title, "programme": cfg.programme, "assessment": cfg.ref,
-            "generated_at": _dfe_datetime(utcnow()), "participants": out}

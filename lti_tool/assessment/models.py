@@ -1,11 +1,12 @@
 """Tables of the summative case-study assessment: windows, attempts, marks, the audit trail,
-attendance at webinars and sessions (for engagement), and each participant's DfE identifier."""
+attendance at webinars and sessions (for engagement), each participant's DfE identifier, the
+course's DfE schedule, and the records of special consideration, malpractice and appeals."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, utcnow
@@ -75,6 +76,10 @@ class AssessmentAttempt(Base):
     outcome: Mapped[Optional[str]] = mapped_column(String(10))
     released_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     void_reason: Mapped[Optional[str]] = mapped_column(Text)
+    # The passed/failed outcome a void retracted: DfE must then be told to void the completed declaration.
+    voided_outcome: Mapped[Optional[str]] = mapped_column(String(10))
+    # Special consideration upheld: another attempt is allowed and this one does not count.
+    discounted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     window: Mapped[AssessmentWindow] = relationship()
     person: Mapped[Person] = relationship()
@@ -155,3 +160,49 @@ class AssessmentParticipant(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     dfe_participant_id: Mapped[Optional[str]] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AssessmentSchedule(Base):
+    """The DfE schedule a course's participants are on (lti_tool.assessment.schedules), which
+    dates their declarations' milestones."""
+
+    __tablename__ = "assessment_schedule"
+    __table_args__ = (UniqueConstraint("course_id", "item_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    item_ref: Mapped[str] = mapped_column(String(200))
+    schedule_key: Mapped[str] = mapped_column(String(60))  # "<cohort>:<schedule identifier>"
+    set_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# Records on an attempt, and what an upheld decision does to it.
+SPECIAL_CONSIDERATION, MALPRACTICE, APPEAL = "special-consideration", "malpractice", "appeal"
+RECORD_KINDS = (SPECIAL_CONSIDERATION, MALPRACTICE, APPEAL)
+OPEN, UPHELD, NOT_UPHELD = "open", "upheld", "not-upheld"
+
+
+class AssessmentRecord(Base):
+    """A request for special consideration, a malpractice case or an appeal about one attempt:
+    raised, then decided (upheld or not) with reasons. Every step is in the audit trail."""
+
+    __tablename__ = "assessment_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("assessment_attempt.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=OPEN)  # open | upheld | not-upheld
+    decision_reason: Mapped[Optional[str]] = mapped_column(Text)
+    # What the upheld decision did: remark | void | discount (another attempt allowed) | none.
+    effect: Mapped[Optional[str]] = mapped_column(String(20))
+    raised_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+    attempt: Mapped[AssessmentAttempt] = relationship()
+    raised_by: Mapped[Optional[Person]] = relationship(foreign_keys=[raised_by_id])
+    decided_by: Mapped[Optional[Person]] = relationship(foreign_keys=[decided_by_id])

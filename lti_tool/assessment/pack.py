@@ -1,7 +1,8 @@
 """A programme's assessment.yaml: the case-study assessment (questions, cases, marking guidance,
 word cap, window length, second-marking sample) and the engagement rules (what counts as required,
-the threshold, the milestones). Read, checked against schema.json and against the programme's own
-pack (statement, activity and write-up IDs must exist), and reported like the rest of the pack."""
+the threshold). DfE's declarations follow from the programme's kind (schedules.py). Read, checked
+against schema.json and against the programme's own pack (statement, activity and write-up IDs
+must exist), and reported like the rest of the pack."""
 from __future__ import annotations
 
 import json
@@ -17,13 +18,12 @@ from jsonschema import Draft202012Validator
 
 from ..content.loader import Problem, _line_of, _path_text, check_pack, pack_folders
 from ..content.model import Programme
+from .schedules import declaration_types, word_cap_for
 
 log = logging.getLogger(__name__)
 
 FILE = "assessment.yaml"
 SCHEMA = json.loads((Path(__file__).parent / "schema.json").read_text())
-# The word cap when a pack does not set one: specialist NPQs 1,500; leadership NPQs 2,000.
-DEFAULT_WORD_CAP = {"specialist": 1500, "leadership": 2000}
 QUESTION_TEXT_LIMIT = 40000  # characters per answer: far above any cap, stops abuse
 _WORD = re.compile(r"\S+")
 
@@ -82,31 +82,12 @@ class Session:
 
 
 @dataclass(frozen=True)
-class Milestone:
-    id: str
-    first_work: bool = False
-    engagement: Optional[float] = None
-    assessment_submitted: bool = False
-
-    def describe(self) -> str:
-        parts = []
-        if self.first_work:
-            parts.append("first piece of work")
-        if self.engagement is not None:
-            parts.append(f"engagement of at least {self.engagement:g}%")
-        if self.assessment_submitted:
-            parts.append("the assessment submitted")
-        return " and ".join(parts)
-
-
-@dataclass(frozen=True)
 class Engagement:
     threshold: float
     activities: tuple[str, ...]  # activity ids (resolved from "all")
     writeups: tuple[str, ...]
     webinars: int  # how many of the course's webinars (scheduled in the tool) count, each attended
     sessions: tuple[Session, ...]
-    milestones: tuple[Milestone, ...]
 
     @property
     def total(self) -> int:
@@ -123,6 +104,7 @@ class AssessmentConfig:
     title: str
     summary: str
     course_identifier: str
+    kind: str  # leadership | specialist: which DfE declarations and schedules apply
     word_cap: int
     window_days: int
     questions: tuple[Question, ...]
@@ -136,6 +118,11 @@ class AssessmentConfig:
     @property
     def ref(self) -> str:
         return f"{self.programme}/{self.id}"
+
+    @property
+    def declaration_types(self) -> tuple[str, ...]:
+        """DfE's declaration types for this kind of NPQ (retained-2 for leadership NPQs only)."""
+        return declaration_types(self.kind)
 
     def case(self, case_id: str) -> Optional[Case]:
         return next((c for c in self.cases if c.id == case_id), None)
@@ -156,8 +143,8 @@ def _cell(value: Any) -> str:
 def _build(data: dict, programme: Programme) -> AssessmentConfig:
     required = data["engagement"].get("required", {})
     acts = required.get("activities", [])
-    if acts == "all":
-        acts = [a.id for a in programme.activities.values() if a.required]
+    if acts == "all":  # bridging material is optional background: it never counts
+        acts = [a.id for m in programme.modules if m.counts_for_engagement for a in m.activities if a.required]
     cases = []
     for c in data.get("cases", []):  # an outline pack may have none yet
         sections = []
@@ -173,8 +160,9 @@ def _build(data: dict, programme: Programme) -> AssessmentConfig:
     eng = data["engagement"]
     return AssessmentConfig(
         programme=programme.code, id=data["id"], title=data["title"], summary=data.get("summary", ""),
-        course_identifier=data["course_identifier"],
-        word_cap=int(data.get("word_cap") or DEFAULT_WORD_CAP.get(programme.kind, 1500)),
+        course_identifier=data["course_identifier"], kind=programme.kind,
+        # The pack may set its own; otherwise DfE's limit for this NPQ (schedules.WORD_CAP_BY_COURSE).
+        word_cap=int(data.get("word_cap") or word_cap_for(data["course_identifier"], programme.kind)),
         window_days=int(data["window_days"]),
         questions=tuple(Question(q["id"], q["prompt"], q.get("guidance")) for q in data["questions"]),
         pass_descriptor=data["marking"]["pass"], fail_descriptor=data["marking"]["fail"],
@@ -183,9 +171,7 @@ def _build(data: dict, programme: Programme) -> AssessmentConfig:
         engagement=Engagement(
             threshold=float(eng["threshold"]), activities=tuple(acts), writeups=tuple(required.get("writeups", [])),
             webinars=int(required.get("webinars", 0)),
-            sessions=tuple(Session(e["id"], e["title"]) for e in required.get("sessions", [])),
-            milestones=tuple(Milestone(m["id"], bool(m.get("first_work")), m.get("engagement"),
-                                       bool(m.get("assessment_submitted"))) for m in eng["milestones"])),
+            sessions=tuple(Session(e["id"], e["title"]) for e in required.get("sessions", []))),
     )
 
 
@@ -255,11 +241,6 @@ def check_assessment(folder: Path, programme: Optional[Programme] = None
         if e["id"] in seen:
             problem(["engagement", "required", "sessions", i, "id"], f"session id {e['id']!r} is used twice")
         seen.add(e["id"])
-    seen = set()
-    for i, m in enumerate(data["engagement"]["milestones"]):
-        if m["id"] in seen:
-            problem(["engagement", "milestones", i, "id"], f"milestone {m['id']!r} is given twice")
-        seen.add(m["id"])
     if problems:
         return None, problems
     config = _build(data, programme)
@@ -316,6 +297,7 @@ def content_check_lines(root: str | Path) -> tuple[list[str], list[Problem]]:
     """For `flask content check`: a summary line per valid assessment, and the problems."""
     configs, problems = check_assessments(root)
     lines = [f"{code}: assessment {c.ref}: {len(c.cases)} cases, word cap {c.word_cap:,}, "
-             f"{c.window_days}-day window, {c.engagement.total} required items for engagement"
+             f"{c.window_days}-day window, {c.engagement.total} required items for engagement, "
+             f"DfE declarations ({c.kind}): {', '.join(c.declaration_types)}"
              for code, c in sorted(configs.items())]
     return lines, problems

@@ -1,9 +1,7 @@
 """The case-study assessment: windows, who sits which window, responses (autosaved drafts, one
-submission, late flags, extensions), holistic marking with second marking of every fail and a
-sample of passes, agreed outcomes, release to the gradebook, voiding, and the audit trail."""
+submission, late flags, extensions), voiding, and the audit trail. Marking and release: marks.py."""
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -22,8 +20,8 @@ from .. import audit
 from ..models import PARTICIPANT, Enrolment, GradeOutbox, Person
 from ..versioned import get_or_create
 from .models import (
-    AGREED, DRAFT, FAIL, FAILED, FIRST, PASS, PASSED, SECOND, SECOND_FOR_FAIL, SECOND_REQUESTED, SECOND_SAMPLED,
-    SUBMITTED, VOIDED, AssessmentAttempt, AssessmentEvent, AssessmentMark, AssessmentWindow,
+    AGREED, DRAFT, FAILED, FIRST, PASSED, SECOND, SUBMITTED, VOIDED, AssessmentAttempt, AssessmentEvent,
+    AssessmentMark, AssessmentWindow,
 )
 from .pack import QUESTION_TEXT_LIMIT, AssessmentConfig, Case, load_assessments, words
 
@@ -203,12 +201,13 @@ def expected_windows(all_windows: list[AssessmentWindow], attempts: dict[int, As
                      now: datetime) -> list[AssessmentWindow]:
     """The windows a participant is or was expected to sit, oldest first; the last is their
     current one. Everyone sits the first window; they go on to the next only after failing,
-    being voided, or not submitting by the deadline (missing)."""
+    being voided, having the attempt discounted (special consideration), or not submitting by the
+    deadline (missing)."""
     out: list[AssessmentWindow] = []
     for w in all_windows:
         out.append(w)
         a = attempts.get(w.id)
-        if a is not None and a.outcome in (FAILED, VOIDED):
+        if a is not None and (a.outcome in (FAILED, VOIDED) or a.discounted):
             continue
         if (a is None or a.status == DRAFT) and now > deadline(w, a):
             continue  # missing: carried to the next window
@@ -273,9 +272,9 @@ def is_participant(course_id: int, person_id: int) -> bool:
 
 def attempt_number(all_windows: list[AssessmentWindow], attempts: dict[int, AssessmentAttempt],
                    window: AssessmentWindow) -> int:
-    """1 + the submitted, not voided attempts in earlier windows: a retake is attempt 2."""
+    """1 + the submitted, not voided, not discounted attempts in earlier windows: a retake is attempt 2."""
     return 1 + sum(1 for w in all_windows if w.number < window.number and (a := attempts.get(w.id)) is not None
-                   and a.submitted_at is not None and a.outcome != VOIDED)
+                   and a.submitted_at is not None and a.outcome != VOIDED and not a.discounted)
 
 
 def queue(course_id: int, cfg: AssessmentConfig, window: AssessmentWindow,
@@ -399,6 +398,8 @@ def void(ctx: LaunchContext, cfg: AssessmentConfig, attempt: AssessmentAttempt, 
         raise AssessmentError("This attempt is already voided.")
     previous = attempt.outcome
     attempt.outcome, attempt.void_reason, attempt.released_at = VOIDED, reason, utcnow()
+    if previous in (PASSED, FAILED):
+        attempt.voided_outcome = previous  # the DfE report then retracts the completed declaration
     record(attempt.course_id, ctx.person_id, "attempt voided", attempt=attempt, reason=reason[:500],
            previous_outcome=previous)
     if attempt.submitted_at is not None:
@@ -407,127 +408,6 @@ def void(ctx: LaunchContext, cfg: AssessmentConfig, attempt: AssessmentAttempt, 
                       activity_progress="Completed", grading_progress="NotReady",
                       comment=f"Window {attempt.window.number}: attempt voided. {reason}"[:4000],
                       source=SOURCE_OUTCOME, source_id=attempt.id, person_id=attempt.person_id)
-
-
-# -- marking -----------------------------------------------------------------------------------
-
-def _draw(attempt: AssessmentAttempt) -> float:
-    """A fixed pseudo-random number in [0, 1) for this attempt: markers cannot predict it, and
-    saving a mark again never re-rolls it."""
-    key = f"{current_app.config['SECRET_KEY']}:assessment-sample:{attempt.id}".encode()
-    return int(hashlib.sha256(key).hexdigest()[:8], 16) / 2 ** 32
-
-
-def _first_pass_of_marker(attempt: AssessmentAttempt, marker_id: int) -> bool:
-    """No earlier pass by this first marker in this window has been sampled yet."""
-    sampled = db().scalar(
-        select(AssessmentAttempt.id).join(AssessmentMark, and_(AssessmentMark.attempt_id == AssessmentAttempt.id,
-                                                               AssessmentMark.kind == FIRST))
-        .where(AssessmentAttempt.window_id == attempt.window_id, AssessmentAttempt.id != attempt.id,
-               AssessmentAttempt.second_marking == SECOND_SAMPLED, AssessmentMark.marker_id == marker_id).limit(1))
-    return sampled is None
-
-
-def read_mark(cfg: AssessmentConfig, form) -> tuple[str, str, list[str]]:
-    outcome = form.get("outcome", "")
-    if outcome not in (PASS, FAIL):
-        raise AssessmentError("Choose pass or fail.")
-    justification = (form.get("justification") or "").strip()
-    if not justification:
-        raise AssessmentError("Write the justification: say how well the answer applies the framework.")
-    if len(justification) > JUSTIFICATION_LIMIT:
-        raise AssessmentError(f"The justification is {len(justification):,} characters long; the limit is "
-                              f"{JUSTIFICATION_LIMIT:,}.")
-    known = programme_of(cfg).statements
-    statements = [s for s in dict.fromkeys(form.getlist("statement")) if s in known][:60]
-    return outcome, justification, statements
-
-
-def record_mark(cfg: AssessmentConfig, attempt: AssessmentAttempt, kind: str, marker_id: int, outcome: str,
-                justification: str, statements: list[str]) -> AssessmentMark:
-    if attempt.status != SUBMITTED:
-        raise AssessmentError("Nothing has been submitted to mark.")
-    if attempt.outcome == VOIDED:
-        raise AssessmentError("This attempt was voided; it is not marked.")
-    if attempt.outcome:
-        raise AssessmentError("The outcome has been released; it can no longer be changed (void the attempt if it "
-                              "must not stand).")
-    first, second, agreed = attempt.mark(FIRST), attempt.mark(SECOND), attempt.mark(AGREED)
-    if kind == FIRST:
-        if first is not None and first.marker_id != marker_id:
-            raise AssessmentError(f"The first mark was recorded by {first.marker.display_name}; only they can change it.")
-        if second is not None:
-            raise AssessmentError("The second marker has marked this attempt; record the agreed outcome instead.")
-    elif kind == SECOND:
-        if first is None:
-            raise AssessmentError("Second marking needs a first mark.")
-        if attempt.second_marking is None:
-            raise AssessmentError("This attempt does not need second marking.")
-        if first.marker_id == marker_id:
-            raise AssessmentError("Second marking is by a second marker: someone other than the first marker.")
-        if second is not None and second.marker_id != marker_id:
-            raise AssessmentError(f"The second mark was recorded by {second.marker.display_name}; only they can "
-                                  "change it.")
-        if agreed is not None:
-            raise AssessmentError("The agreed outcome has been recorded; change that instead.")
-    elif kind == AGREED:
-        if first is None or second is None:
-            raise AssessmentError("The agreed outcome needs both the first and the second mark.")
-    else:
-        raise AssessmentError("Unknown kind of mark.")
-    mark = attempt.mark(kind)
-    if mark is None:
-        mark = AssessmentMark(attempt_id=attempt.id, marker_id=marker_id, kind=kind, outcome=outcome,
-                              justification=justification)
-        db().add(mark)
-        attempt.marks.append(mark)
-    mark.outcome, mark.justification, mark.statements = outcome, justification, statements
-    mark.marker_id, mark.updated_at = marker_id, utcnow()
-    detail: dict[str, Any] = {"outcome": outcome}
-    if kind == FIRST:
-        if outcome == FAIL:
-            attempt.second_marking = SECOND_FOR_FAIL
-        elif attempt.second_marking in (None, SECOND_FOR_FAIL):
-            rate = cfg.pass_sample_rate
-            sampled = rate > 0 and (_first_pass_of_marker(attempt, marker_id) or _draw(attempt) < rate)
-            attempt.second_marking = SECOND_SAMPLED if sampled else None
-        detail["second_marking"] = attempt.second_marking
-    record(attempt.course_id, marker_id, f"{kind} mark recorded" if kind != AGREED else "agreed outcome recorded",
-           attempt=attempt, **detail)
-    return mark
-
-
-def request_second(attempt: AssessmentAttempt, actor_id: int) -> None:
-    first = attempt.mark(FIRST)
-    if first is None or attempt.outcome:
-        raise AssessmentError("Only a first-marked attempt without an outcome can be added to the sample.")
-    if attempt.second_marking is None:
-        attempt.second_marking = SECOND_REQUESTED
-        record(attempt.course_id, actor_id, "added to the second-marking sample", attempt=attempt)
-
-
-def release(ctx: LaunchContext, cfg: AssessmentConfig, attempt: AssessmentAttempt) -> Optional[GradeOutbox]:
-    """The participant sees the outcome; the gradebook gets 1 (passed) or 0 (failed) out of 1,
-    with the justification as the comment. A fail enrols them in the next window."""
-    if attempt.outcome:
-        raise AssessmentError("This outcome has already been released." if attempt.outcome != VOIDED
-                              else "This attempt was voided.")
-    mark = final_mark(attempt)
-    if mark is None:
-        if attempt.mark(FIRST) is None:
-            raise AssessmentError("Record the first mark before releasing.")
-        raise AssessmentError("This attempt is second-marked: the second mark and the agreed outcome come first.")
-    attempt.outcome = PASSED if mark.outcome == PASS else FAILED
-    attempt.released_at = utcnow()
-    record(attempt.course_id, ctx.person_id, "outcome released", attempt=attempt, outcome=attempt.outcome,
-           mark=mark.kind)
-    label = "Passed" if attempt.outcome == PASSED else "Not passed"
-    retake = " (retake)" if attempt.attempt_no > 1 else ""
-    comment = f"Case-study assessment, window {attempt.window.number}{retake}: {label}. {mark.justification}"
-    return enqueue_score(ctx, resource_id=cfg.ref, label=cfg.title, score_given=1 if attempt.outcome == PASSED else 0,
-                         score_maximum=1, activity_progress="Completed", grading_progress="FullyGraded",
-                         comment=comment[:4000], source=SOURCE_OUTCOME, source_id=attempt.id,
-                         person_id=attempt.person_id)
 
 
 def grades_for(attempt: AssessmentAttempt) -> list[GradeOutbox]:

@@ -13,10 +13,6 @@ from typing import Optional
 
 from .outline import TO_BE_CONFIRMED, facts_table, source_urls
 
-LEADERSHIP_MILESTONES = ("started", "retained-1", "retained-2", "completed")
-SPECIALIST_MILESTONES = ("started", "retained-1", "completed")
-MILESTONE_RULES = {"started": "first_work: true", "retained-1": "engagement: 30", "retained-2": "engagement: 60",
-                   "completed": "engagement: 90, assessment_submitted: true"}
 
 
 class ScaffoldError(Exception):
@@ -194,8 +190,6 @@ def assessment_yaml(row: dict) -> Optional[str]:
     """The case-study settings; None while the NPQ's assessment facts are to be confirmed."""
     if not known(row["word_limit"]):
         return None
-    milestones = LEADERSHIP_MILESTONES if row["kind"] == "leadership" else SPECIALIST_MILESTONES
-    steps = "\n".join(f"    - {{id: {m}, {MILESTONE_RULES[m]}}}" for m in milestones)
     summary = ("The summative assessment: a written response to a case study of a fictional setting, marked pass or fail."
                if is_case_study(row) else "The summative written assessment, marked pass or fail.")
     form = ("" if is_case_study(row) else f"# DfE's course page says: {row['assessment']}. The tool runs it as a case study; "
@@ -223,12 +217,10 @@ marking:
   pass: "Pass. Taken as a whole, the response identifies a plausible central problem from the evidence in the case, proposes changes that follow from it with a rationale that applies the framework, and explains a realistic implementation."
   fail: "Fail. The problem is misread or only its symptoms are listed, the solutions do not follow from the diagnosis, or the framework is named but not applied. The justification says which, and what a passing answer would have done."
   pass_sample_rate: 0.2   # share of passes second-marked (every fail always is)
-engagement:
+engagement:               # DfE's declarations follow from the NPQ's kind and the course's schedule
   threshold: 90
   required:
     activities: all
-  milestones:
-{steps}
 """
 
 

@@ -186,10 +186,10 @@ table("assessment_attempt", area="case_study", retention=WORK, subjects=(PARTICI
       pseudonymise=("person_id",), blank=("answers", "extension_reason", "void_reason"),
       keep=[(("attempt_no", "version", "status", "word_count", "started_at", "updated_at", "submitted_at", "late",
               "extended_until", "second_marking"), FIGURES),
-            (("outcome", "released_at"), "DfE outcomes: the provider reports them to the DfE and must be able "
-             "to show what it reported.")],
+            (("outcome", "released_at", "voided_outcome", "discounted"), "DfE outcomes: the provider reports "
+             "them to the DfE (and retracts a voided one) and must be able to show what it reported.")],
       other=[(("id",), ROW_NUMBER), (("window_id", "course_id"), REFERENCE)],
-      retention_of={"outcome": DFE, "released_at": DFE})
+      retention_of={"outcome": DFE, "released_at": DFE, "voided_outcome": DFE, "discounted": DFE})
 table("assessment_mark", area="case_study", retention=WORK, subjects=(PARTICIPANT, TUTOR),
       about=("attempt_id", "assessment_attempt"), by=("marker_id",),
       purpose="Markers' pass/fail judgements on a case-study response, with justification.", basis=ASSESSMENT,
@@ -201,6 +201,17 @@ table("assessment_event", area="case_study", retention=WORK, subjects=(PARTICIPA
       purpose="The case-study assessment's history: who did what to which attempt.", basis=ASSESSMENT,
       blank=("detail",), pseudonymise=("actor_id",), keep=[(("action", "at"), FIGURES)],
       other=[(("id",), ROW_NUMBER), (("course_id", "window_id", "attempt_id"), REFERENCE)])
+table("assessment_record", area="case_study", retention=WORK, subjects=(PARTICIPANT, TUTOR),
+      about=("attempt_id", "assessment_attempt"), by=("raised_by_id", "decided_by_id"),
+      purpose="Special consideration, malpractice and appeals about an attempt: what was raised and decided.",
+      basis=ASSESSMENT, blank=("summary", "decision_reason"), pseudonymise=("raised_by_id", "decided_by_id"),
+      keep=[(("kind", "status", "effect", "raised_at", "decided_at"), "Assessment regulation: the provider must "
+             "be able to show which appeals and malpractice cases changed an outcome it reported.")],
+      other=[(("id",), ROW_NUMBER), (("course_id", "attempt_id"), REFERENCE)])
+table("assessment_schedule", retention=CONFIGURATION, subjects=(TUTOR,), by=("set_by_id",),
+      purpose="Which tutor set the course's DfE schedule.", basis=ASSESSMENT, pseudonymise=("set_by_id",),
+      other=[(("id",), ROW_NUMBER), (("course_id", "item_ref", "schedule_key", "updated_at"),
+                                      "The course's DfE schedule: not about a person.")])
 table("assessment_window", retention=CONFIGURATION, subjects=(TUTOR,), by=("opened_by_id",),
       purpose="Who opened a case-study window.", basis=ASSESSMENT, pseudonymise=("opened_by_id",),
       other=[(("id",), ROW_NUMBER), (("course_id", "item_ref", "number", "case_id", "opens_at", "closes_at",

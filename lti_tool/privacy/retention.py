@@ -29,7 +29,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.sql.schema import Table
 
 from ..assessment.models import (AssessmentAttempt, AssessmentAttendance, AssessmentEvent, AssessmentMark,
-                                 AssessmentParticipant)
+                                 AssessmentParticipant, AssessmentRecord)
 from ..db import Base, utcnow
 from ..models import (DRAFT, AccessToken, ActivitySubmission, ActivityWork, Attendance, Enrolment, GradeOutbox,
                       LaunchSession, LaunchState, LoginAttempt, Mark, MarkEvent, Person, Question, WriteupDoc,
@@ -175,6 +175,7 @@ RULES: tuple[Rule, ...] = (
         AssessmentEvent.attempt_id.in_(select(AssessmentAttempt.id).where(_old_attempts(c))),
         AssessmentEvent.at < c[WORK])),
     Rule(WORK, AssessmentMark.__table__, _in(AssessmentMark.attempt_id, AssessmentAttempt.id, _old_attempts)),
+    Rule(WORK, AssessmentRecord.__table__, _in(AssessmentRecord.attempt_id, AssessmentAttempt.id, _old_attempts)),
     Rule(WORK, AssessmentAttempt.__table__, _old_attempts),
     Rule(WORK, GradeOutbox.__table__, lambda c: and_(GradeOutbox.status != "pending", GradeOutbox.created_at < c[WORK])),
     # engagement
