@@ -11,7 +11,7 @@ from ..permissions import public
 from ..web import rate_limited
 from ..core.views import destination
 from ..security import learn_origins, platform_origins
-from .context import open_session
+from .context import TIME_ZONE_PARAMETER, open_session
 from .. import cookieless
 from .errors import LaunchError
 from ..db import db
@@ -136,7 +136,10 @@ def canvas_config():
                 ],
             },
         }],
-        "custom_fields": {"canvas_course_id": "$Canvas.course.id"},
+        # Canvas fills these in at each launch (or sends the variable's name where it cannot).
+        "custom_fields": {"canvas_course_id": "$Canvas.course.id",
+                          "course_sis_id": "$Canvas.course.sisSourceId",
+                          TIME_ZONE_PARAMETER: "$Person.address.timezone"},
     })
 
 
