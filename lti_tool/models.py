@@ -150,6 +150,8 @@ class Course(Base):
     label: Mapped[Optional[str]] = mapped_column(String(200))
     # The programme the course follows: from the first item placed in it, or a custom parameter.
     programme_code: Mapped[Optional[str]] = mapped_column(String(20))
+    # The programme a tutor last chose in the Deep Linking picker: it opens there next time.
+    picker_programme: Mapped[Optional[str]] = mapped_column(String(20))
     roster_synced_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -128,9 +128,21 @@ def test_https_across_sites_registration_launch_submit_and_grade(third_party_coo
         registered = dbs.scalar(select(Platform).where(Platform.issuer == p.issuer))
         assert registered is not None and registered.client_id == p.client_id
 
+        # A tutor adds the knowledge check through the VLE's "add content" dialog (Deep Linking).
+        tutor = instructor(resource_link_id=None, context_title="NPQSL Cohort A", custom={})
+        tutor.deep_link_return_url = p.issuer + "/deep-link-return"
+        page.goto(p.course_page_url(tutor))
+        frame = page.frame_locator("#tool")
+        frame.get_by_role("heading", name="Add NPQ items to your course").wait_for(timeout=20000)
+        page.screenshot(path=str(ARTIFACTS / f"cross-site-https-picker-{third_party_cookies}.png"))
+        frame.locator("input[name=item][value='NPQSL/sc-check']").check()
+        frame.get_by_role("button", name="Add to course").click()
+        frame.get_by_text("received 1 items").wait_for(timeout=15000)
+        placed = p.received.deep_link_responses[-1]["items"][0]
+
         # A participant opens the placed knowledge check from the course page and submits it.
-        item = p.add_line_item("Knowledge check", 5, resource_id=CHECK)
-        spec = learner(user_id=user, custom={"npq_item": CHECK}, lineitems_url=p.issuer + "/lineitems")
+        item = p.add_line_item("Knowledge check", placed["lineItem"]["scoreMaximum"], resource_id=CHECK)
+        spec = learner(user_id=user, custom=placed["custom"], lineitems_url=p.issuer + "/lineitems")
         spec.lineitem_url = item
         page.goto(p.course_page_url(spec))
         frame = page.frame_locator("#tool")
