@@ -125,6 +125,7 @@ def test_https_across_sites_registration_launch_submit_and_grade(third_party_coo
         frame = page.frame_locator("#tool")
         frame.get_by_role("button", name="Register the tool").click(timeout=20000)
         frame.get_by_role("heading", name="Registration complete").wait_for(timeout=20000)
+        page.screenshot(path=str(ARTIFACTS / f"cross-site-https-registered-{third_party_cookies}.png"))
         registered = dbs.scalar(select(Platform).where(Platform.issuer == p.issuer))
         assert registered is not None and registered.client_id == p.client_id
 

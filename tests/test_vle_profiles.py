@@ -172,6 +172,13 @@ def test_canvas_two_keys_deep_linking_launch_grade_and_withheld_names(canvas, db
     assert ext["new_submission"] is True and ext["submission_type"] == "basic_lti_launch"
     assert ext["submitted_at"] and ext["submission_data"].endswith("/lti/launch")
 
+    # The tutor's export names the participant as withheld, never "None".
+    tutor = Browser()
+    home = launch(first, instructor(context_id=course), tutor)
+    export = tutor.http.get(home.url.split("/s/")[0] + "/s/" + home.url.split("/s/")[1].split("/")[0]
+                            + "/dashboard.csv")
+    assert export.status_code == 200 and NAME_WITHHELD in export.text and "None" not in export.text
+
     # The second developer key (same issuer, another client ID) launches on its own registration.
     other = Browser()
     other_launch = _canvas_launch(second)
