@@ -22,6 +22,9 @@ MENTORS_SEE_SUBMITTED_WORK = False
 # True makes an LTI institution or system Administrator a course admin even where their course
 # role is Learner, Instructor, ...; False lets the course role decide (admins without one still get in).
 INSTITUTION_ADMINS_ARE_COURSE_ADMINS = False
+# The programme the Deep Linking picker opens on in a course that says nothing of its own (no
+# items placed, no programme in its title, label or SIS ID), e.g. "NPQSL"; None: the first.
+DEFAULT_PROGRAMME = None
 
 # Seconds of clock skew tolerated on iat/exp of platform tokens.
 JWT_LEEWAY_SECONDS = 60

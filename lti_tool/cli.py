@@ -189,6 +189,30 @@ def platform_activate(platform_id):
     _set_platform_status(platform_id, ACTIVE)
 
 
+@platform_cli.command("replace")
+@click.argument("old_id", type=int)
+@click.argument("new_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask before making the change.")
+def platform_replace(old_id, new_id, yes):
+    """Registration NEW_ID replaces OLD_ID: move its courses, people, work and line items."""
+    from .lti import replace_registration as rr
+
+    try:
+        preview = rr.preview(old_id, new_id)
+    except rr.ReplacementRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in rr.describe(preview):
+        click.echo(line)
+    if preview.blocked:
+        raise click.ClickException("Nothing was changed.")
+    if not yes and not click.confirm("Make this change?"):
+        raise click.ClickException("Nothing was changed.")
+    done = rr.replace(old_id, new_id)
+    audit.record("platform.replaced", target=done.new, actor="cli", detail=rr.summary(done))
+    db().commit()
+    click.echo(f"Done: platform {old_id} is replaced by {new_id} and disabled.")
+
+
 deployment_cli = AppGroup("deployment", help="Deployment IDs of a platform registration.")
 
 

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models. The LTI edge fills them; the rest of the tool reads plain objects."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any, Optional
 
@@ -17,10 +18,19 @@ STATUSES = (ACTIVE, PENDING, DISABLED)
 PARTICIPANT, TUTOR, COURSE_ADMIN, MENTOR = "participant", "tutor", "course_admin", "mentor"
 
 
+NAME_WITHHELD = "Name withheld by the VLE"
+
+
 def person_name(name: Optional[str], given: Optional[str], family: Optional[str], email: Optional[str],
                 sub: str) -> str:
-    full = " ".join(p for p in (given, family) if p)
-    return name or full or email or f"User {sub[:12]}"
+    """The name to show. A VLE may leave names and emails out (Canvas's privacy levels
+    "anonymous" and "email_only"): the email then, or a stand-in that says the name was withheld,
+    with a short reference (from a digest of the VLE's user ID) that tells people apart."""
+    full = " ".join(p for p in (given, family) if p and p != "None")
+    name = name if name and name != "None" else None
+    if name or full or email:
+        return name or full or email  # type: ignore[return-value]
+    return f"{NAME_WITHHELD} (ref. {hashlib.sha256(sub.encode()).hexdigest()[:6].upper()})"
 
 
 def course_title(title: Optional[str], label: Optional[str]) -> str:
@@ -140,6 +150,8 @@ class Course(Base):
     label: Mapped[Optional[str]] = mapped_column(String(200))
     # The programme the course follows: from the first item placed in it, or a custom parameter.
     programme_code: Mapped[Optional[str]] = mapped_column(String(20))
+    # The programme a tutor last chose in the Deep Linking picker: it opens there next time.
+    picker_programme: Mapped[Optional[str]] = mapped_column(String(20))
     roster_synced_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -44,11 +44,13 @@ LEARNER, INSTRUCTOR = LIS + "Learner", LIS + "Instructor"
 class ServerThread(threading.Thread):
     """A real HTTP server for a WSGI app, on 127.0.0.1 and a free port."""
 
-    def __init__(self, app, host: str = "127.0.0.1"):
+    def __init__(self, app, host: str = "127.0.0.1", *, ssl_context=None, name: str | None = None):
+        """`name`: the host name in the URL (resolved to `host` by the test's name rules);
+        `ssl_context`: serve HTTPS."""
         super().__init__(daemon=True)
-        self.server = make_server(host, 0, app, threaded=True)
+        self.server = make_server(host, 0, app, threaded=True, ssl_context=ssl_context)
         self.port = self.server.server_port
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"{'https' if ssl_context else 'http'}://{name or host}:{self.port}"
 
     def run(self):
         self.server.serve_forever()
@@ -91,8 +93,16 @@ class Gradebook:
 class PlatformServer:
     """One platform registration (issuer + client_id + deployment) pointing at a tool."""
 
-    def __init__(self, tool_url: str, *, client_id: str | None = None, deployment_id: str = "dep-1"):
+    def __init__(self, tool_url: str, *, client_id: str | None = None, deployment_id: str = "dep-1",
+                 ssl_context=None, host_name: str | None = None, storage: bool = True,
+                 issuer: str | None = None):
+        """`storage`: the course page offers LTI platform storage and says so in the login
+        (lti_storage_target, as Canvas does); False: a Moodle 5 style login initiation, a form
+        posted with iss, target_link_uri, login_hint, lti_message_hint, client_id and
+        lti_deployment_id only. `issuer`: the iss claim when it is not the server's address
+        (https://canvas.instructure.com); the platform still answers at its own address."""
         self.tool_url = tool_url
+        self.storage = storage
         self.client_id = client_id or "client-" + secrets.token_hex(4)
         self.deployment_id = deployment_id
         self.keys = [new_key()]
@@ -106,11 +116,17 @@ class PlatformServer:
         self.specs: dict[str, LaunchSpec] = {}
         self.registration_token = "reg-" + secrets.token_hex(8)
         self.app = self._make_app()
-        self.server = ServerThread(self.app)
-        self.issuer = self.server.url
+        self.server = ServerThread(self.app, ssl_context=ssl_context, name=host_name)
+        self.issuer = self.server.url  # where the platform answers
+        self._iss = issuer
         self.server.start()
 
     # -- identity and keys -------------------------------------------------------------------
+    @property
+    def iss(self) -> str:
+        """What its tokens and configuration say it is: its address unless told otherwise."""
+        return self._iss or self.issuer
+
     @property
     def key(self) -> ToolKey:
         return self.keys[-1]
@@ -123,7 +139,7 @@ class PlatformServer:
 
     def setup(self) -> PlatformSetup:
         return PlatformSetup(
-            issuer=self.issuer, client_id=self.client_id, deployment_id=self.deployment_id,
+            issuer=self.iss, client_id=self.client_id, deployment_id=self.deployment_id,
             private_pem=self.key.private_pem,
             tool_login_url=self.tool_url + "/lti/login",
             tool_launch_url=self.tool_url + "/lti/launch",
@@ -133,7 +149,7 @@ class PlatformServer:
     def registration_fields(self) -> dict:
         """What an admin would type into the tool for this platform."""
         return {
-            "name": f"Test platform {self.client_id}", "issuer": self.issuer,
+            "name": f"Test platform {self.client_id}", "issuer": self.iss,
             "client_id": self.client_id, "auth_login_url": self.issuer + "/auth",
             "auth_token_url": self.issuer + "/token", "key_set_url": self.issuer + "/jwks",
         }
@@ -271,7 +287,10 @@ class PlatformServer:
             spec = self.specs[hint]
             silent = "true" if request.args.get("silent") else "false"
             from lti_tool.sandbox.platform import login_initiation_url
-            src = login_initiation_url(self.setup(), spec.user_id, hint) + "&lti_storage_target=_parent"
+            if self.storage:
+                src = login_initiation_url(self.setup(), spec.user_id, hint) + "&lti_storage_target=_parent"
+            else:
+                src = f"/initiate/{hint}"
             tool_origin = "/".join(self.tool_url.split("/")[:3])
             return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Course</title></head>
 <body><header><h1>Test VLE course</h1></header>
@@ -293,6 +312,36 @@ class PlatformServer:
     e.source.postMessage(reply, e.origin);
   }});
 </script></body></html>"""
+
+        @app.get("/admin/register-tool")
+        def register_tool_frame():
+            """The platform admin's page that frames the tool's registration URL (Moodle's and
+            Canvas's Dynamic Registration dialogs), with the openid_configuration and
+            registration_token parameters added."""
+            from html import escape
+            from urllib.parse import urlencode
+            query = urlencode({"openid_configuration": self.issuer + "/.well-known/openid-configuration",
+                               "registration_token": self.registration_token})
+            src = request.args["url"] + ("&" if "?" in request.args["url"] else "?") + query
+            return (f"<!doctype html><html lang='en'><head><title>Add a tool</title></head><body>"
+                    f"<h1>Register an LTI tool</h1><iframe id='tool' title='Tool registration' "
+                    f"src='{escape(src)}' style='width:100%;height:700px'></iframe></body></html>")
+
+        @app.get("/initiate/<hint>")
+        def initiate(hint):
+            """Moodle 5's login initiation: a form in the tool's frame, posted to the tool's
+            login URL, with no lti_storage_target."""
+            from html import escape
+            from urllib.parse import parse_qsl, urlsplit
+            spec = self.specs[hint]
+            url = login_initiation_url(self.setup(), spec.user_id, hint)
+            fields = parse_qsl(urlsplit(url).query) + [("client_id", self.client_id),
+                                                         ("lti_deployment_id", self.deployment_id)]
+            inputs = "".join(f"<input type='hidden' name='{escape(k)}' value='{escape(v)}'>"
+                             for k, v in dict(fields).items())
+            return (f"<!doctype html><html lang='en'><head><title>Launching</title></head><body>"
+                    f"<form method='post' action='{escape(self.tool_url)}/lti/login'>{inputs}</form>"
+                    "<script>document.forms[0].submit()</script></body></html>")
 
         @app.get("/memberships")
         def memberships():
@@ -322,7 +371,7 @@ class PlatformServer:
             if request.headers.get("Authorization") != "Bearer " + self.registration_token:
                 return jsonify({"error": "unauthorized"}), 401
             return jsonify({
-                "issuer": self.issuer,
+                "issuer": self.iss,
                 "authorization_endpoint": self.issuer + "/auth",
                 "token_endpoint": self.issuer + "/token",
                 "jwks_uri": self.issuer + "/jwks",

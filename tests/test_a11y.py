@@ -299,6 +299,26 @@ def admin_platform_detail(site):
     site.page.get_by_role("heading", name=re.compile("Test platform")).wait_for()
 
 
+def admin_replace_registration(site):
+    _admin(site)
+    other = site.cache.get("other_platform")
+    if other is None:
+        other = site.cache["other_platform"] = PlatformServer(site.tool.url)
+        other.db_id = register(site.app, other)
+    site.page.goto(f"{site.tool.url}/admin/platforms/{other.db_id}/replace?old={site.platform.db_id}")
+    site.page.get_by_role("heading", name="What would change").wait_for()
+
+
+def registration_complete(site):
+    vle = PlatformServer(site.tool.url)  # a VLE not registered yet
+    config = vle.issuer + "/.well-known/openid-configuration"
+    site.page.goto(f"{site.tool.url}/lti/register?openid_configuration={config}"
+                   f"&registration_token={vle.registration_token}")
+    site.page.get_by_role("button", name="Register the tool").click()
+    site.page.get_by_role("heading", name="Registration complete").wait_for()
+    vle.stop()
+
+
 def admin_settings(site):
     _admin(site)
     site.page.goto(site.tool.url + "/admin/settings")
@@ -433,6 +453,7 @@ PAGES = {
     "admin platform form with errors": admin_platform_form_with_errors,
     "admin platform detail": admin_platform_detail,
     "admin settings": admin_settings,
+    "admin replace a registration": admin_replace_registration,
     "admin account security": admin_account_security,
     "admin two-factor setup": admin_totp_setup,
     "admin two-factor setup with errors": admin_totp_setup_with_error,
@@ -444,6 +465,7 @@ PAGES = {
     "admin erase preview": admin_erase_preview,
     "admin erase preview with errors": admin_erase_with_error,
     "LTI launch error page": lti_error_page,
+    "registration complete (Moodle's next step)": registration_complete,
     "not found page": not_found_page,
 }
 

@@ -121,6 +121,9 @@ def test_mark_moderate_release_score_reaches_platform(platform):
     assert body["gradingProgress"] == "FullyGraded" and body["activityProgress"] == "Completed"
     assert body["scoreMaximum"] == 100 and body["scoreGiven"] > 0
     assert "Agreed at moderation" in body["comment"] and body["timestamp"]
+    # The gradebook's feedback says why: the outcome, then each criterion's level and score.
+    assert body["comment"].startswith(f"Pass: {body['scoreGiven']:g} out of 100.\n")
+    assert "Risks identified: Strong, 25 of 25." in body["comment"]
     # The participant sees the released mark and feedback in the tool.
     mine = participant.http.get(ppage.url)
     assert f"{int(body['scoreGiven'])} of 100" in mine.text and "Agreed at moderation" in mine.text

@@ -71,6 +71,7 @@ PARTICIPANTS = _s("P", "Q")
 # Launched routes: who may use them, for P's objects. Drafts are P's alone; mentors see progress.
 TABLE: dict[str, list[Case]] = {
     "core.landing": [Case(get=LAUNCHED)],
+    "core.course_home": [Case(get=TUTORS)],
     "core.logout": [Case(post=LAUNCHED)],
     "session.ticket": [Case(post=LAUNCHED)],  # a page ticket, in cookieless sessions only
     "activities.programme_home": [Case(get=WORK)],

@@ -184,7 +184,8 @@ def _submit(programme: Programme, activity: Activity, work: ActivityWork, answer
             entry = enqueue_score(ctx, resource_id=activity.ref, label=activity.title,
                                   score_given=state.gradebook_score, score_maximum=activity.max_score,
                                   activity_progress="Completed", grading_progress="FullyGraded",
-                                  source="activity", source_id=submission.id)
+                                  source="activity", source_id=submission.id,
+                                  submitted_at=submission.submitted_at)
         db().commit()
         if entry is not None:
             kick(current_app._get_current_object())

@@ -58,7 +58,7 @@ def submit(ctx: LaunchContext, cfg: AssessmentConfig, attempt: AssessmentAttempt
     enqueue_score(ctx, resource_id=cfg.ref, label=cfg.title, score_given=None, score_maximum=1,
                   activity_progress="Submitted", grading_progress="PendingManual",
                   comment=("Submitted after the deadline (late)." if late else None),
-                  source=SOURCE_SUBMITTED, source_id=attempt.id)
+                  source=SOURCE_SUBMITTED, source_id=attempt.id, submitted_at=now)
 
 
 def already_submitted(attempt: Optional[AssessmentAttempt], answers: dict[str, str]) -> bool:

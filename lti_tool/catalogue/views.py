@@ -9,6 +9,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from ..permissions import current_context, launch_required
 from ..content import catalogue
 from ..content.items import find_item, items_of
+from .defaults import default_programme, remember_choice
 from ..db import db
 from ..lti.deep_linking import accepts_multiple, response_jwt
 from ..models import COURSE_ADMIN, TUTOR, Course, Deployment, Placement, Platform
@@ -24,13 +25,9 @@ def _mode() -> str:
 
 
 def _default_programme() -> str:
-    ctx = current_context()
-    course = db().get(Course, ctx.course_id)
     programmes = catalogue()
-    codes = sorted(programmes, key=lambda c: (programmes[c].is_outline, c))  # complete programmes first
-    if course and course.programme_code in codes:
-        return course.programme_code
-    return codes[0] if codes else ""
+    # Complete programmes before outlines when nothing about the course points at one.
+    return default_programme(current_context(), sorted(programmes, key=lambda c: (programmes[c].is_outline, c)))
 
 
 @bp.get("/s/<sid>/pick")
@@ -44,6 +41,8 @@ def pick():
     code = request.args.get("programme") or _default_programme()
     if code not in programmes:
         abort(404)
+    if request.args.get("programme"):
+        remember_choice(ctx, code)
     query = (request.args.get("q") or "").strip()[:100]
     items = [i for i in items_of(code) if not query or i.matches(query)]
     groups: dict[str, list] = {}
@@ -60,6 +59,8 @@ def pick():
 def choose():
     ctx = current_context()
     mode = _mode()
+    if mode == "deep_linking" and request.form.get("action") == "cancel":
+        return _return_to_platform(ctx, [])
     refs = request.form.getlist("item")[:100]
     chosen = [item for item in (find_item(ref) for ref in refs) if item is not None]
     settings = ctx.services.get("deep_linking", {})
@@ -74,6 +75,8 @@ def choose():
         return render_template("catalogue/pick.html", ctx=ctx, mode=mode, programmes=programmes, code=code,
                                programme=programmes.get(code), query="", groups=groups,
                                multiple=not single, count=sum(map(len, groups.values())), error=error), 400
+    if request.form.get("programme") in catalogue():
+        remember_choice(ctx, request.form["programme"])
     if mode == "configure":
         placement = db().get(Placement, ctx.placement_id)
         placement.item_ref = chosen[0].ref
@@ -82,6 +85,13 @@ def choose():
         db().commit()
         log.info("placement %s set to %s by person %s", placement.id, chosen[0].ref, ctx.person_id)
         return redirect(url_for("core.landing"), code=303)
+    return _return_to_platform(ctx, chosen)
+
+
+def _return_to_platform(ctx, chosen: list):
+    """The signed deep-linking response; with nothing chosen (Cancel) the platform closes its
+    dialog and adds nothing."""
+    settings = ctx.services.get("deep_linking", {})
     platform = db().get(Platform, ctx.platform_id)
     deployment = db().get(Deployment, ctx.deployment_pk)
     token = response_jwt(platform, deployment.deployment_id, settings, chosen,

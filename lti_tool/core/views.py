@@ -73,6 +73,18 @@ def landing():
         return render_template("core/not_set_up.html", ctx=ctx, deep_linking=True), 403
     if _link_not_set_up(ctx):
         return render_template("core/not_set_up.html", ctx=ctx, deep_linking=False)
+    return _course_home(ctx)
+
+
+@bp.get("/s/<sid>/course")
+@launch_required(TUTOR, COURSE_ADMIN)
+def course_home():
+    """The tutor's course home, whichever item the launch opened (the header's "Course" link):
+    the landing page sends a placed item's launch on to that item instead."""
+    return _course_home(current_context())
+
+
+def _course_home(ctx: LaunchContext):
     placements = db().scalars(
         select(Placement).where(Placement.course_id == ctx.course_id).order_by(Placement.id)
     ).all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
+from flask import url_for
 from sqlalchemy import select
 
 from ..db import db, utcnow
@@ -28,11 +29,29 @@ def _placement_for(ctx: LaunchContext, item_ref: str) -> Optional[Placement]:
                        .order_by(Placement.line_item_url.is_(None), Placement.id).limit(1))
 
 
+CANVAS_SUBMISSION = "https://canvas.instructure.com/lti/submission"
+
+
+def canvas_submission(ctx: LaunchContext, submitted_at: Optional[datetime]) -> Optional[dict]:
+    """Canvas's AGS submission extension, so SpeedGrader shows the work with its score: a new
+    submission (launched from SpeedGrader through the tool) when the person has just submitted,
+    otherwise a grade for the submission Canvas already holds. Other platforms are sent nothing."""
+    if ctx.services.get("platform_product") != "canvas":
+        return None
+    if submitted_at is None:
+        return {"new_submission": False}
+    return {"new_submission": True, "submission_type": "basic_lti_launch",
+            "submission_data": url_for("lti.launch", _external=True),
+            "submitted_at": ags_timestamp(submitted_at)}
+
+
 def enqueue_score(ctx: LaunchContext, *, resource_id: str, label: str, score_given: Optional[float],
                   score_maximum: float, activity_progress: str, grading_progress: str,
                   comment: Optional[str] = None, source: str, source_id: Optional[int] = None,
-                  extra: Optional[dict] = None, person_id: Optional[int] = None) -> Optional[GradeOutbox]:
+                  extra: Optional[dict] = None, person_id: Optional[int] = None,
+                  submitted_at: Optional[datetime] = None) -> Optional[GradeOutbox]:
     """Queue a score for a person in the launch's course (the launching person by default).
+    `submitted_at`: the score comes with a new submission (Canvas shows it in SpeedGrader).
 
     Returns None when the platform offers no AGS endpoint for it (grades not enabled)."""
     ags = ctx.services.get("ags") or {}
@@ -52,6 +71,9 @@ def enqueue_score(ctx: LaunchContext, *, resource_id: str, label: str, score_giv
         body["scoreGiven"] = score_given
     if comment:
         body["comment"] = comment
+    submission = canvas_submission(ctx, submitted_at)
+    if submission is not None:
+        body[CANVAS_SUBMISSION] = submission
     if extra:
         body.update(extra)
     entry = GradeOutbox(

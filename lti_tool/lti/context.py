@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import timedelta
 from typing import Any, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select
@@ -195,6 +196,32 @@ def _placement_values(claims: dict) -> Optional[tuple[dict, dict]]:
 
 
 _INSERT_SESSION = LaunchSession.__table__.insert()
+# The custom parameter the tool's Canvas configuration fills with $Person.address.timezone.
+TIME_ZONE_PARAMETER = "person_time_zone"
+
+
+def custom_value(claims: dict, name: str) -> Optional[str]:
+    """A custom parameter's value, or None where the platform did not substitute its variable
+    (Canvas then sends the variable's name, "$Person.address.timezone")."""
+    custom = claims.get(CLAIM + "custom")
+    value = custom.get(name) if isinstance(custom, dict) else None
+    return str(value)[:200] if value and not str(value).startswith("$") else None
+
+
+def _adopt_platform_time_zone(person: dict, claims: dict) -> None:
+    """The person's time zone from their VLE profile until their browser reports one (which wins:
+    it is where they are now)."""
+    zone = custom_value(claims, TIME_ZONE_PARAMETER)
+    if person["time_zone"] or not zone:
+        return
+    try:
+        ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        return
+    table = Person.__table__
+    db().connection().execute(table.update().where(table.c.id == person["id"], table.c.time_zone.is_(None))
+                              .values(time_zone=zone[:64]))
+    person["time_zone"] = zone[:64]
 
 
 def open_session(platform: Platform, deployment: Deployment, claims: dict, *,
@@ -226,6 +253,7 @@ def open_session(platform: Platform, deployment: Deployment, claims: dict, *,
          "locale": _clip(claims.get("locale"), 35), "last_launch_at": now},
         keep=("name", "given_name", "family_name", "email", "locale"),
         returning=("id", "sub", "name", "given_name", "family_name", "email", "time_zone"))
+    _adopt_platform_time_zone(person, claims)
     course = _sync(course_t, {"platform_id": platform.id, **course_key}, course_values,
                    keep=("title", "label", "programme_code"),
                    insert_only={"deployment_id": deployment.id, "created_at": now},

@@ -35,6 +35,7 @@ from .errors import (
     StateError,
     UnsupportedMessage,
 )
+from .cross_site import explain, insecure_cross_site
 from .deep_linking import DeepLinkSettingsError, check_settings
 from .platform_keys import platform_public_key
 from .tool_config import DatabaseToolConf, find_platform, to_registration
@@ -45,6 +46,8 @@ SUPPORTED_MESSAGES = {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
 STATE_COOKIE_PREFIX = "lti_state_"
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+# What a launch that cannot work across sites over http fails to do (cross_site.explain).
+LAUNCH_ACTION = "open the activity, or the tool's content picker, from your course"
 
 
 def _cookie_kwargs() -> dict:
@@ -206,6 +209,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                 raise NeedsPlatformStorage(row)
             self.cookieless = True
         if binding is None:
+            if insecure_cross_site():
+                raise explain(LAUNCH_ACTION)
             raise CookiesBlocked("The state cookie set at login was not sent back.")
         if not secrets.compare_digest(digest(binding), row.browser_binding):
             raise StateError("The launch state does not belong to this browser.")

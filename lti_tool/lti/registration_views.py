@@ -24,6 +24,7 @@ from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length
 
 from ..permissions import public
+from .cross_site import WHAT_FIXES_IT, explain, insecure_cross_site_frame
 from ..web import rate_limited
 from .registration import (SCOPES, TOOL_NAME, RegistrationFailed, check_configuration,
                            describe_platform, fetch_configuration, send_registration)
@@ -38,6 +39,9 @@ START_FROM_PLATFORM = ("Paste the registration link the tool's provider gave you
                        "platform's LTI registration screen (Moodle: Site administration → Plugins → "
                        "Activity modules → External tool → Manage tools → Tool URL; Canvas: "
                        "Admin → Developer Keys → + Developer Key → + LTI Registration).")
+
+
+REGISTRATION_ACTION = "keep the registration's confirmation form inside your platform's page"
 
 
 class RegisterForm(FlaskForm):
@@ -71,6 +75,9 @@ def _registration(link_token: str):
     refused = rate_limited("register", "REGISTRATION_RATE_LIMIT")
     if refused is not None:  # each request may make the tool fetch: bounded per client address
         return refused
+    if request.method == "GET" and insecure_cross_site_frame():
+        # The confirmation form's cookie would never come back: refuse before any exchange.
+        raise explain(REGISTRATION_ACTION)
     source, link = _who_may_register(link_token)
     form = RegisterForm() if request.method == "POST" else RegisterForm(formdata=request.args)
     if request.method == "GET":
@@ -143,6 +150,14 @@ def _slots() -> threading.BoundedSemaphore:
 
 def _complete(form: RegisterForm, source: RegistrationSource, link):
     if not form.validate():
+        if not request.is_secure and not request.cookies:
+            # Browsers that do not say where a request comes from: the usual cause is an http
+            # tool on another site than the platform, whose cookie never comes back.
+            raise RegistrationFailed(
+                "Your browser did not send back the tool's cookie with the confirmation form. That "
+                "always happens when the tool is served over plain http from another site than "
+                "your platform.", title="The tool must be served over HTTPS for this platform",
+                fix=WHAT_FIXES_IT)
         raise RegistrationFailed("The confirmation form expired or was tampered with.",
                                  fix="Start the registration again from the platform.")
     with _fetch_slot():

@@ -11,13 +11,14 @@ from ..permissions import public
 from ..web import rate_limited
 from ..core.views import destination
 from ..security import learn_origins, platform_origins
-from .context import open_session
+from .context import TIME_ZONE_PARAMETER, open_session
 from .. import cookieless
 from .errors import LaunchError
 from ..db import db
 from ..models import Platform
 from ..security import origin_of
-from .launch import NeedsPlatformStorage, ToolMessageLaunch, ToolOIDCLogin, storage_key
+from .cross_site import explain, insecure_cross_site
+from .launch import LAUNCH_ACTION, NeedsPlatformStorage, ToolMessageLaunch, ToolOIDCLogin, storage_key
 from .registration import SCOPES, TOOL_NAME, ToolRegistration
 
 log = logging.getLogger(__name__)
@@ -38,17 +39,22 @@ def login():
     request.values  # noqa: B018  (an oversized body is refused, 413, before it counts or stores anything)
     if (refused := rate_limited("login", "LOGIN_RATE_LIMIT")) is not None:
         return refused
+    insecure = insecure_cross_site()
+    if insecure and not request.values.get("lti_storage_target"):
+        # Nothing can carry the state to the launch (Moodle offers no platform storage): say so
+        # now rather than after the platform's round trip.
+        raise explain(LAUNCH_ACTION)
     login = ToolOIDCLogin()
     url = login.build_redirect_url(url_for("lti.launch", _external=True))
     if login.storage_target:
-        # The platform offers postMessage storage (Canvas, Moodle): keep the state binding there
+        # The platform offers postMessage storage (Canvas does; Moodle 5.0 does not): keep the state binding there
         # too, for browsers that block the tool's cookie inside the iframe.
         new_window = url_for("lti.login", **{k: v for k, v in request.values.items()
                                                if k != "lti_storage_target"}, _external=True)
         response = make_response(render_template(
             "lti/storage_login.html", next_url=url, target=login.storage_target,
             origin=origin_of(login.platform.auth_login_url), key=storage_key(login.state),
-            value=login.binding, new_window=new_window))
+            value=login.binding, new_window=None if insecure else new_window))
     else:
         response = redirect(url, code=302)
     login.set_state_cookie(response)
@@ -65,7 +71,8 @@ def launch():
         platform = db().get(Platform, need.row.platform_id)
         return render_template("lti/storage_launch.html", id_token=request.form.get("id_token", ""),
                                state=need.row.state, key=storage_key(need.row.state),
-                               target=need.row.storage_target, origin=origin_of(platform.auth_login_url))
+                               target=need.row.storage_target, origin=origin_of(platform.auth_login_url),
+                               insecure_cross_site=insecure_cross_site())
     learn_origins(message.platform, message.claims())
     secret, secret_hash = cookieless.new_secret() if message.cookieless else (None, None)
     storage = {"target": message.storage_target, "origin": origin_of(message.platform.auth_login_url)}
@@ -129,7 +136,10 @@ def canvas_config():
                 ],
             },
         }],
-        "custom_fields": {"canvas_course_id": "$Canvas.course.id"},
+        # Canvas fills these in at each launch (or sends the variable's name where it cannot).
+        "custom_fields": {"canvas_course_id": "$Canvas.course.id",
+                          "course_sis_id": "$Canvas.course.sisSourceId",
+                          TIME_ZONE_PARAMETER: "$Person.address.timezone"},
     })
 
 

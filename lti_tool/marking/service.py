@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from .. import audit
 from ..content.model import Rubric, WriteupTemplate
 from ..db import db, utcnow
+from ..grades.feedback import rubric_feedback
 from ..grades.outbox import enqueue_score
 from ..settings import writeup_policy
 from ..lti.context import LaunchContext, map_role
@@ -254,17 +255,18 @@ def release(ctx: LaunchContext, submission: WriteupSubmission, template: Writeup
     submission.status = "marked"
     submission.doc.queue_status = RELEASED
     _event(submission, actor_id, "mark released", total=mark.total, outcome=mark.outcome, kind=mark.kind)
-    comment = mark.overall_comment or ""
     if not writeup_policy(template.programme).assessed:
         # Formative write-ups (a provider setting): the feedback reaches the VLE, the rubric mark does not.
+        comment = mark.overall_comment or ""
         return enqueue_score(ctx, resource_id=template.ref, label=template.title, score_given=None,
                              score_maximum=rubric.score_maximum, activity_progress="Completed",
                              grading_progress="NotReady", comment=f"Feedback released. {comment}".strip()[:4000],
                              source="writeup-mark", source_id=mark.id, person_id=submission.doc.person_id)
-    outcome = "Pass" if mark.outcome == "pass" else "Not yet passed"
+    comment = rubric_feedback(rubric, outcome=mark.outcome, total=mark.total, levels=mark.levels,
+                              comments=mark.comments, overall=mark.overall_comment)
     entry = enqueue_score(ctx, resource_id=template.ref, label=template.title, score_given=mark.total,
                           score_maximum=rubric.score_maximum, activity_progress="Completed",
-                          grading_progress="FullyGraded", comment=f"{outcome}. {comment}".strip()[:4000],
+                          grading_progress="FullyGraded", comment=comment,
                           source="writeup-mark", source_id=mark.id, person_id=submission.doc.person_id)
     return entry
 

@@ -291,7 +291,7 @@ table("platform", other=[(
     "A VLE registration: addresses and keys of the controller's own system.")])
 table("deployment", other=[(("id", "platform_id", "deployment_id", "label", "status", "created_at"),
                             "A VLE deployment of the tool.")])
-table("course", other=[(("id", "platform_id", "deployment_id", "context_id", "title", "label", "programme_code",
+table("course", other=[(("id", "platform_id", "deployment_id", "context_id", "title", "label", "programme_code", "picker_programme",
                          "roster_synced_at", "created_at"), "A VLE course: its title and programme.")])
 table("placement", other=[(("id", "course_id", "resource_link_id", "title", "item_ref", "line_item_url", "created_at"),
                            "A link in a VLE course and the item it opens.")])

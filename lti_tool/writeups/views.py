@@ -15,7 +15,7 @@ from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme, WriteupTemplate
 from ..db import db
 from ..grades.delivery import kick
-from ..grades.outbox import ags_timestamp, enqueue_score
+from ..grades.outbox import CANVAS_SUBMISSION, canvas_submission, enqueue_score
 from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Person, WriteupDoc, WriteupSubmission, WriteupVersion
 from ..privacy import pupil_check
 from ..permissions import Allow, course_object, current_context, launch_required, require_item, require_submitted, valid_id
@@ -220,12 +220,13 @@ def _tell_gradebook(programme: Programme, template: WriteupTemplate, submission:
     keeps scoreGiven only with FullyGraded)."""
     ctx = current_context()
     extra = None
-    if ctx.services.get("platform_product") == "canvas":
-        extra = {"https://canvas.instructure.com/lti/submission": {
-            "new_submission": True, "submission_type": "basic_lti_launch",
-            "submission_data": url_for("writeups.editor", code=programme.code, template_id=template.id,
-                                       _external=True).replace(f"/s/{ctx.session_id}", ""),
-            "submitted_at": ags_timestamp(submission.submitted_at)}}
+    submission_ext = canvas_submission(ctx, submission.submitted_at)
+    if submission_ext is not None:
+        # SpeedGrader opens the write-up itself, not the launch URL.
+        submission_ext["submission_data"] = url_for(
+            "writeups.editor", code=programme.code, template_id=template.id,
+            _external=True).replace(f"/s/{ctx.session_id}", "")
+        extra = {CANVAS_SUBMISSION: submission_ext}
     enqueue_score(ctx, resource_id=template.ref, label=template.title, score_given=None,
                   score_maximum=programme.rubrics[template.rubric_id].score_maximum,
                   activity_progress="Submitted", grading_progress="PendingManual",
