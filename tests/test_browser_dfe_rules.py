@@ -57,6 +57,12 @@ def test_admin_sets_the_write_up_policy_per_programme(app, tool):
     from .test_security import _admin
 
     _, name, password = _admin(app, tool)
+    with app.app_context():  # other tests post the settings form: start from the default policy
+        from lti_tool.db import db
+        from lti_tool.settings import WriteupPolicy, set_writeup_policy
+
+        set_writeup_policy("NPQSL", WriteupPolicy(assessed=True, count_for_engagement=True))
+        db().commit()
     with chromium_page(viewport=(768, 1100)) as b:
         b.goto(tool.url + "/admin/login")
         b.get_by_label("Username").fill(name)

@@ -256,14 +256,21 @@ def test_three_simultaneous_activity_submits_make_one_submission_and_one_score(p
     from .test_content import PACKS
     questions = load_programmes(PACKS)["NPQSL"].activities["sc-check"].questions
     tabs = _tabs(browser, 3)
-    for n in range(ROUNDS):  # alternately all right and one wrong: each round a resubmission of new answers
+    from lti_tool.activities.checks import Policy
+    attempts = Policy.of(load_programmes(PACKS)["NPQSL"]).attempts  # the programme's policy (3)
+    for n in range(attempts + 1):  # alternately one wrong and all right: each round a resubmission of new answers
         page = browser.http.get(page.url)
-        wrong = n % 2  # the first question answered wrongly in odd rounds
+        wrong = 1 - n % 2  # the first question answered wrongly in even rounds (all right ends nothing early)
         chosen = {f"answer-{q.id}": str((q.correct_index + (wrong if i == 0 else 0)) % len(q.options))
                   for i, q in enumerate(questions)}
         data = {"csrf_token": csrf_token(page.text), "version": _activity_form(page.text).fields["version"],
                 "action": "submit", **chosen}
         answers = _race([_form_post(tab, page.url, data) for tab in tabs])
+        if n == attempts:  # every attempt used: all three tabs are refused and nothing more is recorded
+            assert all(a.status_code == 409 and "used all 3 attempts" in a.text for a in answers)
+            with app.app_context():
+                assert len(db().scalar(select(ActivityWork).where(ActivityWork.person_id == person)).submissions) == n
+            break
         _submitted(answers, "You scored", "Already submitted")
         with app.app_context():
             work = db().scalar(select(ActivityWork).where(ActivityWork.person_id == person))

@@ -6,6 +6,7 @@ audit entries; word limits by NPQ."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -311,8 +312,16 @@ def _set_policy(admin, tool, code, assessed, engagement):
     page = admin.http.get(tool.url + "/admin/settings")
     assert f"writeups-assessed-{code}" in page.text and "Write-ups are provider-assessed" in page.text
     data = {"csrf_token": csrf_token(page.text)}
-    for name in re.findall(r'<input[^>]*type="checkbox"[^>]*name="([^"]+)"[^>]*checked', page.text):
-        data[name] = "y"  # keep the other settings as they are
+    for tag in re.findall(r"<input[^>]*>", page.text):  # keep the other settings as they are
+        name = re.search(r'name="([^"]+)"', tag)
+        if name and 'type="checkbox"' in tag and re.search(r"\schecked\b", tag):
+            data[name.group(1)] = "y"
+        elif name and re.search(r'type="(text|number)"', tag):
+            value = re.search(r'value="([^"]*)"', tag)
+            data[name.group(1)] = html.unescape(value.group(1)) if value else ""
+    for area in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page.text, re.S):
+        data[area[0]] = html.unescape(area[1]).lstrip("\n")
+    data["writeups-shown"] = [code]  # the programmes the form showed: only these change
     for name, on in ((f"writeups-assessed-{code}", assessed), (f"writeups-engagement-{code}", engagement)):
         data.pop(name, None)
         if on:
@@ -323,6 +332,7 @@ def _set_policy(admin, tool, code, assessed, engagement):
 
 def test_formative_writeups_post_no_mark_and_never_feed_the_dfe_outcome(platform, app, tool):
     admin, _, _ = _admin(app, tool)
+    _set_policy(admin, tool, "NPQSL", assessed=True, engagement=True)  # from the default, whatever ran before
     _set_policy(admin, tool, "NPQSL", assessed=False, engagement=False)
     try:
         course = _writeup_course(platform)

@@ -214,8 +214,13 @@ def _writeup_programmes() -> list[tuple[str, str, WriteupPolicy]]:
 
 
 def _save_writeup_policies() -> dict:
+    """Each programme's policy as its two checkboxes say; only for programmes the submitted page
+    showed (an unticked box is simply absent, so a form without the section must change nothing)."""
     changed: dict = {}
+    shown = set(request.form.getlist("writeups-shown"))
     for code, _title, _policy in _writeup_programmes():
+        if code not in shown:
+            continue
         changed.update(set_writeup_policy(code, WriteupPolicy(
             assessed=request.form.get(f"writeups-assessed-{code}") == "y",
             count_for_engagement=request.form.get(f"writeups-engagement-{code}") == "y")))
