@@ -145,12 +145,9 @@ def save_or_submit(code: str, activity_id: str):
     missing = missing_answers(activity, answers) if request.form.get("action") == "submit" else []
     if request.form.get("action") == "submit" and not missing:
         return _submit(programme, activity, work, answers, raw, base)
-    try:
-        save_draft(work, answers, base)
-    except Conflict:
-        db().rollback()
-        return _redisplay(programme, activity, raw, CHANGED_ELSEWHERE, status=409)
-    db().commit()
+    conflict = _save_draft(programme, activity, work, answers, raw, base)
+    if conflict:
+        return conflict
     if missing:
         return _redisplay(programme, activity, raw, "Answer every question before submitting. Your draft "
                           f"is saved. Still to answer: {'; '.join(m[:80] for m in missing)}")
@@ -203,15 +200,24 @@ def _attempts_note(state) -> str:
     return f" That was your last attempt.{counts}"
 
 
-def _keep_as_draft(programme: Programme, activity: Activity, work: ActivityWork, answers: dict, raw: dict,
-                   base: int | None):
-    """A submission beyond the attempts allowed: refused with the reason, the answers kept as a draft."""
+def _save_draft(programme: Programme, activity: Activity, work: ActivityWork, answers: dict, raw: dict,
+                base: int | None):
+    """Save the draft on the version the page was opened at; the 409 page if another tab saved first."""
     try:
         save_draft(work, answers, base)
     except Conflict:
         db().rollback()
         return _redisplay(programme, activity, raw, CHANGED_ELSEWHERE, status=409)
     db().commit()
+    return None
+
+
+def _keep_as_draft(programme: Programme, activity: Activity, work: ActivityWork, answers: dict, raw: dict,
+                   base: int | None):
+    """A submission beyond the attempts allowed: refused with the reason, the answers kept as a draft."""
+    conflict = _save_draft(programme, activity, work, answers, raw, base)
+    if conflict:
+        return conflict
     return _redisplay(programme, activity, raw, refusal(attempt_state(programme, activity, work)), status=409)
 
 
