@@ -152,8 +152,8 @@ def save_or_submit(code: str, activity_id: str):
         return _redisplay(programme, activity, raw, CHANGED_ELSEWHERE, status=409)
     db().commit()
     if missing:
-        return _redisplay(programme, activity, raw, "Answer every question before submitting. Your draft "
-                          f"is saved. Still to answer: {'; '.join(m[:80] for m in missing)}")
+        return _redisplay(programme, activity, raw, "Not submitted yet: answer every question first. Your "
+                          "answers so far are saved as a draft.", missing=missing)
     flash("Draft saved.")
     return redirect(url_for("activities.activity_page", code=code, activity_id=activity_id), code=303)
 
@@ -219,12 +219,14 @@ CHANGED_ELSEWHERE = ("This activity was changed in another tab or on another dev
                      "below has not been saved: copy anything you need, then reload the page to see the other version.")
 
 
-def _redisplay(programme: Programme, activity: Activity, raw: dict, error: str, status: int = 400):
+def _redisplay(programme: Programme, activity: Activity, raw: dict, error: str, status: int = 400,
+               missing: list | None = None):
     ctx = current_context()
     work = get_work(ctx.person_id, ctx.course_id, activity)
     page = _page(programme, activity, work)
     page["results"] = []
     return render_template("activities/activity.html", questions=[], form_answers=raw, error=error,
+                           missing=missing or [],
                            progress=progress(ctx.person_id, ctx.course_id, programme), **page), status
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
 from wtforms.validators import ValidationError
@@ -15,7 +15,7 @@ from ..db import db, utcnow
 from ..models import (
     COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Attendance, Enrolment, Person, Question, Webinar,
 )
-from .. import audit
+from .. import audit, dates
 from ..csv_export import csv_response
 from ..permissions import course_object, current_context, launch_required, mentee_subs
 from ..settings import get_setting
@@ -28,17 +28,12 @@ TUTORS = (TUTOR, COURSE_ADMIN)
 
 
 def person_zone():
-    ctx = g.get("ctx")
-    if ctx is None:
-        return service.zone(None)
-    if "tz" not in g:
-        g.tz = service.zone(ctx.time_zone)
-    return g.tz
+    return dates.current_zone()
 
 
 @bp.app_context_processor
 def _time_helpers():
-    return {"local_time": lambda dt, fmt="%a %d %b %Y, %H:%M": service.local(dt, person_zone(), fmt),
+    return {"local_time": lambda dt: dates.format_datetime(dt, with_zone=True, weekday=True),
             "person_zone": person_zone}
 
 

@@ -8,7 +8,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 
 from sqlalchemy import select
 
-from .. import audit
+from .. import audit, dates
 from ..extensions import csrf
 from ..auth import autosave_payload
 from ..content.items import CatalogueItem, register_item_source
@@ -276,7 +276,7 @@ def _statement_captions(programme: Programme, refs: list) -> str:
 
 
 def export_document(programme: Programme, template: WriteupTemplate, doc, content: dict, label: str,
-                    dates: list[tuple[str, str]]):
+                    moments: list[tuple[str, str]]):
     """The plain structure the PDF and Word exporters lay out."""
     from .export import ExportDocument, ExportSection  # noqa: PLC0415 (heavy: loaded on export only)
 
@@ -302,7 +302,7 @@ def export_document(programme: Programme, template: WriteupTemplate, doc, conten
             note = None
             if s.computed == "rating":
                 top = service.highest_risks(content, s)
-                note = ("Highest risks: " + "; ".join(f"{(r.get('description') or '')[:60]} (rating {n})" for n, r in top)) if top else None
+                note = ("Highest risks: " + "; ".join(f"{dates.shorten(r.get('description'), 60)} (rating {n})" for n, r in top)) if top else None
             sections.append(ExportSection(title=s.title, kind="table", guidance=guidance, columns=columns, rows=rows,
                                           note=note))
         elif s.type == "text":
@@ -316,7 +316,7 @@ def export_document(programme: Programme, template: WriteupTemplate, doc, conten
         sections.append(ExportSection(title="Word count", kind="fields", fields=[
             ("Words", f"{service.word_count(template, content):,} of {programme.word_limit(template):,}")]))
     return ExportDocument(title=template.title, programme=programme.title, participant=doc.person.display_name,
-                          school=doc.school, course=doc.course.display_title, version_label=label, dates=dates,
+                          school=doc.school, course=doc.course.display_title, version_label=label, dates=moments,
                           sections=sections)
 
 
@@ -350,13 +350,12 @@ def export(code: str, template_id: str, version: int, fmt: str):
     submission = next((s for s in doc.submissions if s.version == version), None)
     require_submitted(submission is not None)
     label = f"Submitted, attempt {submission.attempt} (version {version})" if submission else f"Draft, version {version}"
-    fmt_date = "%d %B %Y, %H:%M UTC"
-    dates = [("Saved", row.saved_at.strftime(fmt_date))]
+    moments = [("Saved", dates.format_deadline(row.saved_at))]
     if submission:
-        dates.insert(0, ("Submitted", submission.submitted_at.strftime(fmt_date)))
+        moments.insert(0, ("Submitted", dates.format_deadline(submission.submitted_at)))
     from ..db import utcnow  # noqa: PLC0415
-    dates.append(("Exported", utcnow().strftime(fmt_date)))
-    document = export_document(programme, template, doc, row.content, label, dates)
+    moments.append(("Exported", dates.format_deadline(utcnow())))
+    document = export_document(programme, template, doc, row.content, label, moments)
     data = to_pdf(document) if fmt == "pdf" else to_docx(document)
     audit.record(f"writeup.export_{fmt}", target=doc, subject=doc.person_id, detail={
         "template": template.ref, "version": version, "submitted": submission is not None})
