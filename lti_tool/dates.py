@@ -1,6 +1,6 @@
 """The one way dates, times and numbers are written for people (GOV.UK style):
 "30 November 2026", "30 November 2026 at 8:14am", "30 November 2026 at 8:14am GMT" where the
-zone matters (deadlines, webinars, windows), "1,140", and text shortened at a whole word with "…". Times are shown in the reader's time zone
+zone matters (deadlines, webinars, windows), "1,140". Times are shown in the reader's time zone
 (`Person.time_zone`, reported by their browser or their VLE), UTC until it is known.
 Machine exports (CSV, JSON) keep ISO 8601 and do not use this module."""
 from __future__ import annotations
@@ -105,15 +105,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_deadline, "deadline")
     app.add_template_filter(format_time, "time")
     app.add_template_filter(format_number, "number")
-    app.add_template_filter(shorten, "shorten")
 
-
-def shorten(text: Optional[str], limit: int = 80) -> str:
-    """Text cut at a whole word with "…" when it is longer than limit characters."""
-    text = " ".join((text or "").split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit - 1]
-    if " " in cut and not text[limit - 1].isspace():
-        cut = cut[:cut.rfind(" ")]
-    return cut.rstrip(" ,;:.-–") + "…"

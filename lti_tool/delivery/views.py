@@ -11,6 +11,8 @@ from wtforms.validators import ValidationError
 
 from ..extensions import csrf
 from ..activities.views import course_programme
+from ..content import find_activity, find_template_ref
+from ..content.items import find_item
 from ..db import db, utcnow
 from ..models import (
     COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Attendance, Enrolment, Person, Question, Webinar,
@@ -31,10 +33,27 @@ def person_zone():
     return dates.current_zone()
 
 
+def item_link(ref: str | None) -> tuple[str, str | None]:
+    """An activity's or write-up's title and page, for people (never its internal reference)."""
+    activity, template = find_activity(ref), find_template_ref(ref)
+    code = (ref or "").split("/", 1)[0]
+    if activity is not None:
+        return activity.title, url_for("activities.activity_page", code=code, activity_id=activity.id)
+    if template is not None:
+        return template.title, url_for("writeups.editor", code=code, template_id=template.id)
+    return "a course item", None
+
+
+def item_kind(ref: str | None) -> str:
+    """"Knowledge check", "Write-up"...: what a placed item is, in words."""
+    item = find_item(ref)
+    return item.kind_label if item is not None else ""
+
+
 @bp.app_context_processor
 def _time_helpers():
     return {"local_time": lambda dt: dates.format_datetime(dt, with_zone=True, weekday=True),
-            "person_zone": person_zone}
+            "person_zone": person_zone, "item_link": item_link, "item_kind": item_kind}
 
 
 @bp.post("/s/<sid>/timezone")

@@ -185,8 +185,28 @@ def words(text: str) -> int:
     return len(re.findall(r"\S+", text or ""))
 
 
+_WORDY_FIELDS = ("line", "paragraph")
+
+
 def word_count(template: WriteupTemplate, content: dict[str, Any]) -> int:
-    return sum(words(content.get(s.id, "")) for s in template.sections if s.type == "text")
+    """The words a person wrote: every text section, and every line and paragraph field, table
+    cells included (not references, dates, scores, choices or statements)."""
+    total = 0
+    for s in template.sections:
+        value = content.get(s.id)
+        if s.type == "text":
+            total += words(value if isinstance(value, str) else "")
+        elif s.type in ("fields", "table"):
+            rows = [value] if isinstance(value, dict) else (value if isinstance(value, list) else [])
+            total += sum(words(str(row.get(f.id) or "")) for row in rows if isinstance(row, dict)
+                         for f in s.fields if f.type in _WORDY_FIELDS)
+    return total
+
+
+def version_numbers(rows: list[WriteupVersion]) -> dict[int, int]:
+    """The kept versions numbered 1, 2, 3... as the person sees them (the stored number counts
+    every autosave, so it jumps)."""
+    return {v: n for n, v in enumerate(sorted(r.version for r in rows), 1)}
 
 
 def parse_date(value: str) -> Optional[date]:

@@ -8,7 +8,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 
 from sqlalchemy import select
 
-from .. import audit, dates
+from .. import audit, dates, wording
 from ..extensions import csrf
 from ..auth import autosave_payload
 from ..content.items import CatalogueItem, register_item_source
@@ -251,8 +251,13 @@ def history(code: str, template_id: str):
     ctx = current_context()
     programme, template = _template_or_404(code, template_id)
     doc = service.get_doc(ctx.person_id, ctx.course_id, template)
+    versions = service.versions(doc) if doc else []
     return render_template("writeups/history.html", ctx=ctx, programme=programme, template=template, doc=doc,
-                           versions=service.versions(doc) if doc else [])
+                           versions=versions, numbers=service.version_numbers(versions))
+
+
+def _shown_number(doc: WriteupDoc, version: int) -> int:
+    return service.version_numbers(service.versions(doc)).get(version, version)
 
 
 @bp.get("/s/<sid>/writeups/<code>/<template_id>/versions/<int:version>")
@@ -263,7 +268,7 @@ def view_version(code: str, template_id: str, version: int):
     doc = service.get_doc(ctx.person_id, ctx.course_id, template)
     row = _version_or_404(doc, version)
     return render_template("writeups/readonly.html", ctx=ctx, programme=programme, template=template, doc=doc,
-                           content=row.content, label=f"Version {row.version}", when=row.saved_at,
+                           content=row.content, label=f"Version {_shown_number(doc, row.version)}", when=row.saved_at,
                            words=row.word_count, service=service)
 
 
@@ -302,7 +307,7 @@ def export_document(programme: Programme, template: WriteupTemplate, doc, conten
             note = None
             if s.computed == "rating":
                 top = service.highest_risks(content, s)
-                note = ("Highest risks: " + "; ".join(f"{dates.shorten(r.get('description'), 60)} (rating {n})" for n, r in top)) if top else None
+                note = ("Highest risks: " + "; ".join(f"{wording.shorten(r.get('description'), 60)} (rating {n})" for n, r in top)) if top else None
             sections.append(ExportSection(title=s.title, kind="table", guidance=guidance, columns=columns, rows=rows,
                                           note=note))
         elif s.type == "text":
@@ -349,7 +354,8 @@ def export(code: str, template_id: str, version: int, fmt: str):
     row = _version_or_404(doc, version)
     submission = next((s for s in doc.submissions if s.version == version), None)
     require_submitted(submission is not None)
-    label = f"Submitted, attempt {submission.attempt} (version {version})" if submission else f"Draft, version {version}"
+    shown = _shown_number(doc, version)
+    label = f"Submitted, attempt {submission.attempt} (version {shown})" if submission else f"Draft, version {shown}"
     moments = [("Saved", dates.format_deadline(row.saved_at))]
     if submission:
         moments.insert(0, ("Submitted", dates.format_deadline(submission.submitted_at)))

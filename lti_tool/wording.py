@@ -1,0 +1,47 @@
+"""Plain words for what people read: text shortened at a whole word with "…", and the LTI
+gradebook's and the outbox's codes as words. Codes stay in machine exports only."""
+from __future__ import annotations
+
+from typing import Optional
+
+from flask import Flask
+
+# What the gradebook (LTI AGS gradingProgress) is told, as a tutor reads it.
+GRADING_PROGRESS = {"FullyGraded": "marked", "PendingManual": "waiting for marking", "Pending": "waiting",
+                    "Failed": "not marked", "NotReady": "not ready"}
+# Where a score on its way to the VLE is (the grade outbox's statuses).
+DELIVERY = {"pending": "waiting to send", "delivered": "sent to the gradebook", "failed": "not sent",
+            "sending": "sending", "dead": "not sent"}
+
+
+def shorten(text: Optional[str], limit: int = 80) -> str:
+    """Text cut at a whole word with "…" when it is longer than limit characters."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    if " " in cut and not text[limit - 1].isspace():
+        cut = cut[:cut.rfind(" ")]
+    return cut.rstrip(" ,;:.-–") + "…"
+
+
+def grading_progress(code: Optional[str]) -> str:
+    return GRADING_PROGRESS.get(code or "", (code or "").lower())
+
+
+def delivery_status(code: Optional[str]) -> str:
+    return DELIVERY.get(code or "", (code or "").replace("_", " "))
+
+
+def declaration_label(code: Optional[str]) -> str:
+    """DfE's declaration type ("retained-1") as people read it ("Retention point 1")."""
+    from .assessment.schedules import DECLARATION_LABELS  # noqa: PLC0415 (assessment imports this module)
+
+    return DECLARATION_LABELS.get(code or "", (code or "").replace("-", " "))
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(shorten, "shorten")
+    app.add_template_filter(grading_progress, "grading_progress")
+    app.add_template_filter(delivery_status, "delivery_status")
+    app.add_template_filter(declaration_label, "declaration_label")
