@@ -303,6 +303,16 @@ def get_doc(person_id: int, course_id: int, template: WriteupTemplate, *, create
     return db().scalar(select(WriteupDoc).filter_by(**key))
 
 
+def school_of(person_id: int, course_id: int, doc: Optional[WriteupDoc] = None) -> str:
+    """The school this person gave: this write-up's, else the one most recently typed in another of
+    their write-ups in the course (one school for the whole project, still editable in each)."""
+    if doc is not None and doc.school:
+        return doc.school
+    return db().scalar(select(WriteupDoc.school).where(
+        WriteupDoc.person_id == person_id, WriteupDoc.course_id == course_id, WriteupDoc.school.is_not(None),
+        WriteupDoc.school != "").order_by(WriteupDoc.updated_at.desc()).limit(1)) or ""
+
+
 EDITABLE = (DRAFT, RETURNED)
 
 

@@ -71,6 +71,7 @@ def _render(programme, template, doc, content, *, error=None, problems=None, sta
     person = db().get(Person, ctx.person_id)
     last = doc.submissions[-1] if doc and doc.submissions else None
     released = _released_marks(doc)
+    kept = service.versions(doc) if doc else []
     return render_template(
         "writeups/editor.html", ctx=ctx, programme=programme, template=template, doc=doc, content=content,
         editable=service.editable(doc), last=last, error=error, problems=problems or [],
@@ -79,6 +80,8 @@ def _render(programme, template, doc, content, *, error=None, problems=None, sta
         develops=programme.statements_for(template.develops),
         released=released, rubric=programme.rubrics[template.rubric_id], pupil_flags=pupil_flags or [],
         draft_key=f"npq-writeup:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{template.ref}",
+        school=service.school_of(ctx.person_id, ctx.course_id, doc), latest_kept=kept[0] if kept else None,
+        latest_number=len(kept),
     ), status
 
 
@@ -321,7 +324,7 @@ def export_document(programme: Programme, template: WriteupTemplate, doc, conten
         sections.append(ExportSection(title="Word count", kind="fields", fields=[
             ("Words", f"{service.word_count(template, content):,} of {programme.word_limit(template):,}")]))
     return ExportDocument(title=template.title, programme=programme.title, participant=doc.person.display_name,
-                          school=doc.school, course=doc.course.display_title, version_label=label, dates=moments,
+                          school=service.school_of(doc.person_id, doc.course_id, doc) or None, course=doc.course.display_title, version_label=label, dates=moments,
                           sections=sections)
 
 
