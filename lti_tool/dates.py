@@ -82,7 +82,9 @@ def format_datetime(value: Optional[datetime], tz: Optional[ZoneInfo] = None, *,
     if value is None:
         return ""
     moment = _moment(value, tz)
-    return f"{format_date(moment, weekday=weekday)} at {format_time(moment, with_zone=with_zone)}"
+    zone_of_moment = moment.tzinfo  # already in the reader's zone: keep it
+    return (f"{format_date(moment, zone_of_moment, weekday=weekday)} at "
+            f"{format_time(moment, zone_of_moment, with_zone=with_zone)}")
 
 
 def format_deadline(value: Optional[datetime], tz: Optional[ZoneInfo] = None) -> str:

@@ -11,6 +11,7 @@ from ..auth import autosave_payload
 from ..permissions import current_context, launch_required, require_item
 from ..content import Activity, Programme, catalogue
 from ..content.coverage import activities_by_unit
+from .. import dates
 from ..db import db
 from ..grades.delivery import kick
 from ..grades.outbox import enqueue_score
@@ -177,7 +178,7 @@ def _submit(programme: Programme, activity: Activity, work: ActivityWork, answer
     scored = f" You scored {submission.score:g} out of {activity.max_score}.{_attempts_note(state)}" if state else ""
     if not done.new:
         db().rollback()
-        flash(f"Already submitted at {submission.submitted_at:%H:%M UTC}: nothing else was recorded.{scored}")
+        flash(f"Already submitted at {dates.format_time(submission.submitted_at)}: nothing else was recorded.{scored}")
     else:
         entry = None
         if activity.auto_marked:

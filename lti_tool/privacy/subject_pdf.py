@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any, Optional
 
-from ..dates import format_datetime
+from ..dates import format_date, format_datetime
 from ..writeups.export import ExportDocument, ExportSection, to_pdf
 from .inventory import AREAS
 from .subject_access import ACTED_FOR_OTHERS, SubjectData
@@ -98,7 +98,7 @@ def _dfe(data: SubjectData) -> ExportSection:
 def _launches(data: SubjectData) -> ExportSection:
     days = Counter((s["created_at"] or "")[:10] for s in data.rows("launch_session"))
     return _table("Launches from the VLE", ["Day", "Launches"],
-                  [[datetime.fromisoformat(d).strftime("%d %B %Y") if d else "", n] for d, n in sorted(days.items())],
+                  [[format_date(datetime.fromisoformat(d)) if d else "", n] for d, n in sorted(days.items())],
                   "Launch sessions are kept only for a short time; older launches are no longer held.")
 
 

@@ -283,6 +283,15 @@ def _statement_captions(programme: Programme, refs: list) -> str:
     return "; ".join(programme.unit_caption(str(r)) for r in refs if programme.statement_of(str(r)))
 
 
+def _export_cell(programme: Programme, field, value) -> str:
+    """A field's value as the reader reads it: statements by reference, dates in words."""
+    if field.type == "statements":
+        return _statement_captions(programme, value if isinstance(value, list) else [])
+    if field.type == "date" and value and service.parse_date(str(value)):
+        return dates.format_date(service.parse_date(str(value)))
+    return "" if value is None or isinstance(value, list) else str(value)
+
+
 def export_document(programme: Programme, template: WriteupTemplate, doc, content: dict, label: str,
                     moments: list[tuple[str, str]]):
     """The plain structure the PDF and Word exporters lay out."""
@@ -295,15 +304,13 @@ def export_document(programme: Programme, template: WriteupTemplate, doc, conten
         if s.type == "fields":
             pairs = []
             for f in s.fields:
-                v = (value or {}).get(f.id)
-                pairs.append((f.label, _statement_captions(programme, v) if isinstance(v, list) else (v or "")))
+                pairs.append((f.label, _export_cell(programme, f, (value or {}).get(f.id))))
             sections.append(ExportSection(title=s.title, kind="fields", guidance=guidance, fields=pairs))
         elif s.type == "table":
             columns = [f.label for f in s.fields] + (["Rating"] if s.computed == "rating" else [])
             rows = []
             for row in value or []:
-                cells = [_statement_captions(programme, row.get(f.id) or []) if f.type == "statements" else str(row.get(f.id) or "")
-                         for f in s.fields]
+                cells = [_export_cell(programme, f, row.get(f.id)) for f in s.fields]
                 if s.computed == "rating":
                     cells.append(str(service.rating(row) or ""))
                 rows.append(cells)
