@@ -92,6 +92,19 @@ def format_deadline(value: Optional[datetime], tz: Optional[ZoneInfo] = None) ->
     return format_datetime(value, tz, with_zone=True)
 
 
+def is_today(value: Optional[datetime], tz: Optional[ZoneInfo] = None) -> bool:
+    """Whether a moment falls on today's date in the reader's zone."""
+    if value is None:
+        return False
+    moment = _moment(value, tz)
+    return moment.date() == datetime.now(moment.tzinfo).date()
+
+
+def format_recent(value: Optional[datetime], tz: Optional[ZoneInfo] = None) -> str:
+    """"8:14am" today, else "30 November 2026 at 8:14am" ("Draft saved at ..." / "... on ...")."""
+    return format_time(value, tz) if is_today(value, tz) else format_datetime(value, tz)
+
+
 def format_number(value: Union[int, float, None]) -> str:
     """"1,140"; a whole float without its ".0"."""
     if value is None:
@@ -107,4 +120,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_deadline, "deadline")
     app.add_template_filter(format_time, "time")
     app.add_template_filter(format_number, "number")
+    app.add_template_filter(format_recent, "recent")
+    app.add_template_test(is_today, "today")
 

@@ -35,6 +35,8 @@ def test_action_plan_checklist_search_tick_and_save(platform, name, viewport):
         search.fill("")
         assert checklist.locator(".tick:visible").count() == checklist.locator(".tick").count()
         checklist.locator(".stmt-area").nth(1).locator("input").first.check()
+        live = checklist.locator("[data-stmt-chosen]").inner_text()  # kept up to date as boxes are ticked
+        assert live.startswith("Chosen:") and "Teaching 2.1" in live
         page.screenshot(path=str(SHOTS / f"action-plan-{name}.png"), full_page=False)
         assert _no_sideways_scroll(page)
         page.get_by_role("button", name="Save draft").click()
