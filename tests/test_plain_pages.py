@@ -100,6 +100,14 @@ def test_school_once_checklist_exports_and_plain_words(platform, app):
               f"t.actions.{row}.start": "2027-01-10", f"t.actions.{row}.end": "2027-02-20",
               f"t.actions.{row}.success-criteria": "All tutors model fluency",
               f"t.actions.{row}.status": "On track", f"t.actions.{row}.statements": chosen}
+    # Submitted with the aim left empty: refused, the summary links to the field, marked there.
+    refused = browser.http.post(base + "writeups/NPQSL/action-plan",
+                                data={**_form(plan.text), **filled, "f.plan.aim": "", "action": "submit"})
+    assert refused.status_code == 400 and '<a href="#f-plan-aim">' in refused.text
+    field = refused.text.split('id="f-plan-aim-error"')[1].split("</textarea>")[0]
+    assert "is required" in field and 'aria-invalid="true"' in field
+    assert refused.text.count('class="error-message"') == 1
+    plan = browser.http.get(base + "writeups/NPQSL/action-plan")
     done = browser.http.post(base + "writeups/NPQSL/action-plan", data={**_form(plan.text), **filled,
                                                                           "action": "submit"})
     assert done.status_code == 200 and "Submitted: read-only" in done.text, done.text[-1500:]
@@ -114,7 +122,7 @@ def test_school_once_checklist_exports_and_plain_words(platform, app):
     pdf_url, word_url = _exports(done.text, base)
     assert "export/" in pdf_url
     pdf = " ".join(_pdf_text(browser.http.get(pdf_url).content).split())
-    assert "Submitted, attempt 1 (version 1)" in pdf and not RAW_ID.search(pdf)
+    assert "Submitted, attempt 1 (version 2)" in pdf and not RAW_ID.search(pdf)  # the refused try kept version 1
     assert programme.unit_label("NPQSL/school-culture/that-7") in pdf
     assert "10 January 2027" in pdf and "Northfield Academy" in pdf
 

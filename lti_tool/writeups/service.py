@@ -256,42 +256,55 @@ def timeline(content: dict, section: WSection) -> tuple[list[Bar], Optional[date
     return bars, first, last
 
 
-def problems_for_submission(template: WriteupTemplate, programme: Programme, content: dict) -> list[str]:
-    out: list[str] = []
+class Problem(str):
+    """A reason a submission is refused, in words, with the id of the input it is about (the page
+    links to it from the error summary and shows the message next to it)."""
+
+    def __new__(cls, message: str, field: str = ""):
+        obj = super().__new__(cls, message)
+        obj.field = field
+        return obj
+
+
+def _field_problems(s: WSection, f, value: Any, where: str, field_id: str) -> list[Problem]:
+    if f.required and not value:
+        return [Problem(f"{where}: “{f.label}” is required.", field_id)]
+    if f.type == "date" and value and not parse_date(value):
+        return [Problem(f"{where}: “{f.label}” is not a date ({value!r}); use the date picker or YYYY-MM-DD.", field_id)]
+    if f.type == "score" and value and value not in {"1", "2", "3", "4", "5"}:
+        return [Problem(f"{where}: “{f.label}” must be 1 to 5.", field_id)]
+    if f.type == "choice" and value and value not in f.choices:
+        return [Problem(f"{where}: “{f.label}” must be one of {', '.join(f.choices)}.", field_id)]
+    return []
+
+
+def problems_for_submission(template: WriteupTemplate, programme: Programme, content: dict) -> list[Problem]:
+    out: list[Problem] = []
     for s in template.sections:
         if s.type == "fields":
             for f in s.fields:
-                value = content.get(s.id, {}).get(f.id)
-                if f.required and not value:
-                    out.append(f"{s.title}: “{f.label}” is required.")
-                if f.type == "date" and value and not parse_date(value):
-                    out.append(f"{s.title}: “{f.label}” is not a date ({value!r}); use the date picker or YYYY-MM-DD.")
+                out += _field_problems(s, f, content.get(s.id, {}).get(f.id), s.title, f"f-{s.id}-{f.id}")
         elif s.type == "table":
             rows = content.get(s.id, [])
             filled = [r for r in rows if any(v for k, v in r.items() if k != "_id")]
             if len(filled) < max(1, s.min_rows):
-                out.append(f"{s.title}: add at least {max(1, s.min_rows)} row{'s' if s.min_rows > 1 else ''}.")
+                out.append(Problem(f"{s.title}: add at least {max(1, s.min_rows)} row{'s' if s.min_rows > 1 else ''}.",
+                                   f"sec-{s.id}"))
             for i, row in enumerate(filled, 1):
                 for f in s.fields:
-                    value = row.get(f.id)
-                    if f.required and not value:
-                        out.append(f"{s.title}, row {i}: “{f.label}” is required.")
-                    elif f.type == "date" and value and not parse_date(value):
-                        out.append(f"{s.title}, row {i}: “{f.label}” is not a date ({value!r}).")
-                    elif f.type == "score" and value and value not in {"1", "2", "3", "4", "5"}:
-                        out.append(f"{s.title}, row {i}: “{f.label}” must be 1 to 5.")
-                    elif f.type == "choice" and value and value not in f.choices:
-                        out.append(f"{s.title}, row {i}: “{f.label}” must be one of {', '.join(f.choices)}.")
+                    out += _field_problems(s, f, row.get(f.id), f"{s.title}, row {i}", f"t-{s.id}-{row.get('_id')}-{f.id}")
                 if s.computed == "timeline":
                     start, end = parse_date(row.get("start", "")), parse_date(row.get("end", ""))
                     if start and end and end < start:
-                        out.append(f"{s.title}, row {i}: the end date is before the start date.")
+                        out.append(Problem(f"{s.title}, row {i}: the end date is before the start date.",
+                                           f"t-{s.id}-{row.get('_id')}-end"))
         elif s.type == "text" and not (content.get(s.id) or "").strip():
-            out.append(f"“{s.title}” is empty.")
+            out.append(Problem(f"“{s.title}” is empty.", f"x-{s.id}"))
     if template.counts_words:
         limit, count = programme.word_limit(template), word_count(template, content)
         if count > limit:
-            out.append(f"The write-up has {count:,} words; the limit is {limit:,}. Cut {count - limit:,} words to submit.")
+            out.append(Problem(f"The write-up has {count:,} words; the limit is {limit:,}. "
+                               f"Cut {count - limit:,} words to submit.", "word-total"))
     return out
 
 

@@ -75,6 +75,7 @@ def _render(programme, template, doc, content, *, error=None, problems=None, sta
     return render_template(
         "writeups/editor.html", ctx=ctx, programme=programme, template=template, doc=doc, content=content,
         editable=service.editable(doc), last=last, error=error, problems=problems or [],
+        problem_at={p.field: p for p in problems or [] if getattr(p, "field", "")},
         word_count=service.word_count(template, content), word_limit=programme.word_limit(template),
         linked=_linked_docs(programme, template), service=service, person=person,
         develops=programme.statements_for(template.develops),
