@@ -25,6 +25,16 @@ def shorten(text: Optional[str], limit: int = 80) -> str:
     return cut.rstrip(" ,;:.-–") + "…"
 
 
+class Problem(str):
+    """A reason a submission is refused, in words, with the id of the input it is about (the page
+    links to it from the error summary and shows the message next to it)."""
+
+    def __new__(cls, message: str, field: str = ""):
+        obj = super().__new__(cls, message)
+        obj.field = field
+        return obj
+
+
 def grading_progress(code: Optional[str]) -> str:
     return GRADING_PROGRESS.get(code or "", (code or "").lower())
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from ..content import catalogue
 from ..content.model import Programme
 from .. import dates
+from ..wording import Problem, shorten
 from ..db import db, utcnow
 from ..grades.outbox import enqueue_score
 from ..lti.context import LaunchContext
@@ -348,12 +349,13 @@ def can_edit(window: AssessmentWindow, attempt: Optional[AssessmentAttempt], now
     return None
 
 
-def submission_problems(cfg: AssessmentConfig, answers: dict[str, str]) -> list[str]:
-    out = [f"“{q.prompt}” has no answer yet." for q in cfg.questions if not (answers.get(q.id) or "").strip()]
+def submission_problems(cfg: AssessmentConfig, answers: dict[str, str]) -> list[Problem]:
+    out = [Problem(f"Answer question {n}: “{shorten(q.prompt, 90)}”", f"answer-{q.id}")
+           for n, q in enumerate(cfg.questions, 1) if not (answers.get(q.id) or "").strip()]
     count = total_words(cfg, answers)
     if count > cfg.word_cap:
-        out.append(f"Your response has {count:,} words; the cap is {cfg.word_cap:,}. "
-                   f"Cut {count - cfg.word_cap:,} words to submit.")
+        out.append(Problem(f"Your response has {count:,} words; the cap is {cfg.word_cap:,}. "
+                           f"Cut {count - cfg.word_cap:,} words to submit.", "word-total"))
     return out
 
 

@@ -17,6 +17,7 @@ from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme
 from ..core.views import register_item_resolver
 from .. import dates
+from ..wording import Problem
 from ..db import db, utcnow
 from ..privacy import pupil_check
 from ..grades.delivery import kick
@@ -124,6 +125,7 @@ def _render_response(cfg: AssessmentConfig, *, answers: dict | None = None, erro
         attempt_no=service.attempt_number(all_windows, mine, window) if window else 1,
         words=words, total_words=service.total_words(cfg, answers), released=released, error=error,
         problems=problems or [], pupil_flags=pupil_flags or [],
+        problem_at={p.field: p for p in problems or [] if getattr(p, "field", "")},
         # After the names warning the declaration stays ticked, so "Submit anyway" submits.
         confirmed=bool(pupil_flags) and bool(request.form.get("confirm")),
         draft_key=f"npq-assessment:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{cfg.ref}:{window.number if window else 0}",
@@ -231,7 +233,7 @@ def save_or_submit(code: str, number: int):
         return redirect(url_for("assessment.response", code=code) + "#response", code=303)
     problems = service.submission_problems(cfg, answers)
     if not request.form.get("confirm"):
-        problems.append("Tick the declaration that the response is your own work.")
+        problems.append(Problem("Tick the declaration that the response is your own work.", "confirm"))
     if problems:
         db().commit()  # the draft is kept; only the submission is refused
         return _render_response(cfg, answers=answers, problems=problems, status=400,

@@ -15,6 +15,7 @@ from ..content.model import Programme, WriteupTemplate, WSection
 from ..db import db, utcnow
 from ..models import DRAFT, RETURNED, SUBMITTED, WriteupDoc, WriteupSubmission, WriteupVersion
 from ..versioned import get_or_create, save_over, update_if
+from ..wording import Problem
 
 TEXT_LIMIT = 60000
 REFERENCE_FIELDS = ("author", "year", "title", "source")
@@ -254,16 +255,6 @@ def timeline(content: dict, section: WSection) -> tuple[list[Bar], Optional[date
     bars = [Bar((row.get("action") or "Action")[:80], s, e, 100 * (s - first).days / span,
                 max(1.5, 100 * ((e - s).days + 1) / span), row.get("status") or "") for row, s, e in dated]
     return bars, first, last
-
-
-class Problem(str):
-    """A reason a submission is refused, in words, with the id of the input it is about (the page
-    links to it from the error summary and shows the message next to it)."""
-
-    def __new__(cls, message: str, field: str = ""):
-        obj = super().__new__(cls, message)
-        obj.field = field
-        return obj
 
 
 def _field_problems(s: WSection, f, value: Any, where: str, field_id: str) -> list[Problem]:
