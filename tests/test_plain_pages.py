@@ -165,3 +165,14 @@ def test_questions_and_course_pages_name_items_by_title(platform, app):
     assert webinar.status_code == 200, webinar.text[-600:]
     listing = asha.http.get(base + "webinars").text
     assert "Thursday 1 July 2027 at 6pm UTC" in listing  # the zone named (Asha's is not known yet)
+
+
+def test_knowledge_check_feedback_never_repeats_the_verdict(app):
+    """The page says "Correct." or "Not quite." before an option's feedback: the feedback itself
+    must not start with a verdict ("Correct. Correct. ...")."""
+    verdict = re.compile(r"^(correct|not quite|incorrect|right|wrong|yes|no)\s*[.!,:;–-]", re.I)
+    with app.app_context():
+        options = [(p.code, a.id, o.feedback) for p in catalogue().values() for a in p.activities.values()
+                   for q in a.questions for o in q.options]
+    assert options  # the shipped packs have knowledge checks
+    assert [o for o in options if verdict.match(o[2].strip())] == []
