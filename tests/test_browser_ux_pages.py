@@ -48,6 +48,10 @@ def test_action_plan_checklist_search_tick_and_save(platform, name, viewport):
         checklist.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / f"action-plan-saved-{name}.png"))
         assert _no_sideways_scroll(page)
+        page.evaluate("window.scrollTo(0, 0)")  # the downloads sit at the top of the write-up
+        assert page.get_by_role("link", name=re.compile("^PDF")).is_visible()
+        assert page.get_by_role("link", name=re.compile("^Word")).is_visible()
+        page.screenshot(path=str(SHOTS / f"action-plan-top-{name}.png"))
 
 
 def test_ask_your_tutor_box_and_times_in_the_readers_zone(platform):
