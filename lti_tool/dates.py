@@ -109,6 +109,8 @@ def format_number(value: Union[int, float, None]) -> str:
     """"1,140"; a whole float without its ".0"."""
     if value is None:
         return ""
+    if isinstance(value, str):  # a number written in a pack ("800"), or words ("about 800")
+        return format_number(int(value)) if value.strip().isdigit() else value
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return f"{value:,}"

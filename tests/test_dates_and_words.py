@@ -77,6 +77,7 @@ def test_numbers():
     assert dates.format_number(5.0) == "5"
     assert dates.format_number(2.5) == "2.5"
     assert dates.format_number(None) == ""
+    assert dates.format_number("2000") == "2,000" and dates.format_number("about 800") == "about 800"
 
 
 @pytest.mark.parametrize("text, limit, out", [

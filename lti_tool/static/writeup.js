@@ -11,7 +11,7 @@
       var n = count(t.value);
       total += n;
       var out = t.parentNode.querySelector("[data-section-words]");
-      if (out) out.textContent = n;
+      if (out) out.textContent = n.toLocaleString("en-GB");
     });
     var el = document.getElementById("word-total");
     if (el && limit) {
