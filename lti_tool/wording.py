@@ -1,5 +1,6 @@
-"""Plain words for what people read: text shortened at a whole word with "…", and the LTI
-gradebook's and the outbox's codes as words. Codes stay in machine exports only."""
+"""Plain words for what people read: text shortened at a whole word with "…", the codes of the
+LTI gradebook, the grade outbox and DfE's declarations as words (codes stay in machine exports
+only), and a refusal's reason tied to the field it is about (the GOV.UK error pattern)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -10,8 +11,7 @@ from flask import Flask
 GRADING_PROGRESS = {"FullyGraded": "marked", "PendingManual": "waiting for marking", "Pending": "waiting",
                     "Failed": "not marked", "NotReady": "not ready"}
 # Where a score on its way to the VLE is (the grade outbox's statuses).
-DELIVERY = {"pending": "waiting to send", "delivered": "sent to the gradebook", "failed": "not sent",
-            "sending": "sending", "dead": "not sent"}
+DELIVERY = {"pending": "waiting to send", "delivered": "sent to the gradebook", "failed": "not sent"}
 
 
 def shorten(text: Optional[str], limit: int = 80) -> str:
