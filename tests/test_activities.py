@@ -80,7 +80,9 @@ def test_submit_without_javascript_and_missing_answers_keep_text(platform, brows
     qids = [k.removeprefix("answer-") for k in form.fields if k.startswith("answer-")]
     data = {"csrf_token": csrf_token(page.text), "action": "submit", f"answer-{qids[0]}": "Only the first <b>one</b>"}
     resp = browser.http.post(page.url, data=data)
-    assert resp.status_code == 400 and "Answer every question" in resp.text
+    assert resp.status_code == 400 and "answer every question first" in resp.text
+    assert resp.text.count('class="error-message"') == len(qids) - 1  # each unanswered question is marked
+    assert f'href="#answer-{qids[1]}"' in resp.text and "Not saved yet" not in resp.text
     assert "Only the first &lt;b&gt;one&lt;/b&gt;" in resp.text  # kept, and escaped
     saved = browser.http.post(page.url, data={**data, "action": "save"})
     assert saved.status_code == 200 and "Draft saved." in saved.text

@@ -252,8 +252,9 @@ def test_window_opens_participant_autosaves_is_refused_over_the_cap_and_submits(
     assert "idea6 idea0" in over.text and "Not submitted yet" in over.text
     # An answer missing and the declaration unticked: both named.
     blank = _submit(participant, over, {**GOOD, "implementation": "  "}, confirm=False)
-    assert blank.status_code == 400 and "“Explain how to implement and why” has no answer yet." in blank.text
-    assert "Tick the declaration" in blank.text
+    assert blank.status_code == 400 and '<a href="#answer-implementation">Answer question 3: “Explain how to implement and why”</a>' in blank.text
+    assert '<a href="#confirm">Tick the declaration' in blank.text
+    assert blank.text.count('class="error-message"') == 2  # each marked where it is, too
 
     done = _submit(participant, blank, GOOD)
     assert done.status_code == 200 and "Submitted" in done.text and "recorded as late" not in done.text

@@ -58,8 +58,8 @@ def test_webinar_times_in_two_zones_and_ics(platform):
     _set_tz(dubai, dbase, dpage.text, "Asia/Dubai")
     ny, nbase, npage = _participant(platform, ctx, "d-ben", "Ben Okafor")
     _set_tz(ny, nbase, npage.text, "America/New_York")
-    assert "Wed 10 Mar 2027, 22:00 +04" in dubai.http.get(dbase + "webinars").text
-    assert "Wed 10 Mar 2027, 13:00 EST" in ny.http.get(nbase + "webinars").text
+    assert "Wednesday 10 March 2027 at 10pm GMT+4" in dubai.http.get(dbase + "webinars").text
+    assert "Wednesday 10 March 2027 at 1pm EST" in ny.http.get(nbase + "webinars").text
     bad = dubai.http.post(dbase + "timezone", json={"tz": "Mars/Olympus"}, headers={"X-CSRFToken": csrf_token(dpage.text)})
     assert bad.status_code == 400
 
@@ -100,7 +100,7 @@ def test_attendance_counts_toward_progress_and_csv(platform):
     assert len(ids) == 2
     tutor.http.post(att_url, data={"csrf_token": csrf_token(att.text), "present": ids})
     dash = tutor.http.get(tbase + "dashboard")
-    assert dash.text.count("1/1</td>") >= 2  # both attended the one webinar
+    assert dash.text.count("1 of 1</td>") >= 2  # both attended the one webinar
     rows = list(csv.DictReader(io.StringIO(tutor.http.get(tbase + "dashboard.csv").content.decode("utf-8-sig"))))
     by_name = {r["participant"]: r for r in rows}
     assert by_name["Asha Patel"]["webinars_attended"] == "1" and by_name["Ben Okafor"]["webinars_total"] == "1"

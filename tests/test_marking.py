@@ -115,6 +115,13 @@ def test_mark_moderate_release_score_reaches_platform(platform):
     history = released.text.split("History")[1]
     assert "Tom Reid: draft mark saved" in history and "Rosa Mendes: agreed mark recorded" in history
     assert "Rosa Mendes: mark released" in history
+    # The marking page and the queue say the same: released (never "marked" on one, "released" on the other).
+    assert re.search(r'status <span class="status status-released">released</span>', released.text)
+    requeue = second.http.get(squeue.url)
+    assert '<span class="status status-released">released</span>' in requeue.text
+    from .test_participant_wording import assert_plain, visible_text
+    assert_plain(visible_text(released.text), "marking page")
+    assert_plain(visible_text(requeue.text), "marking queue")
 
     assert _wait(lambda: _scores_for(platform, "p-dina") and _scores_for(platform, "p-dina")[-1].get("scoreGiven"))
     body = _scores_for(platform, "p-dina")[-1]

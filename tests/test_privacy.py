@@ -82,7 +82,8 @@ def _audit(app, action: str, person_id: int) -> list[AuditEvent]:
     with app.app_context():
         return list(db().scalars(select(AuditEvent).where(AuditEvent.action == action,
                                                           AuditEvent.target_type == "person",
-                                                          AuditEvent.target_id == str(person_id))))
+                                                          AuditEvent.target_id == str(person_id))
+                                      .order_by(AuditEvent.id)))  # PostgreSQL keeps no order without one
 
 
 # -- finding people ---------------------------------------------------------------------------------

@@ -135,8 +135,8 @@ def test_action_plan_timeline_and_date_problems(platform):
             f"t.actions.{row}.statements": "NPQSL/implementation/that-4"}
     saved = _post(browser, page, data)
     page = browser.http.get(saved.url)
-    assert "Timeline: 10 Jan 2027 to 20 Feb 2027" in page.text and "tl-bar" in page.text
-    assert 'value="NPQSL/implementation/that-4" selected' in page.text
+    assert "Timeline: 10 January 2027 to 20 February 2027" in page.text and "tl-bar" in page.text
+    assert 'value="NPQSL/implementation/that-4" checked' in page.text
     bad = dict(data)
     bad[f"t.actions.{row}.end"] = "2026-12-01"  # before the start
     bad[f"t.actions.{row}.start"] = "31/02/2027"  # not a date

@@ -88,8 +88,9 @@ def mark(activity: Activity, answers: dict[str, str]) -> tuple[Optional[int], li
     return sum(r.correct for r in results), results
 
 
-def missing_answers(activity: Activity, answers: dict[str, str]) -> list[str]:
-    return [q.prompt for q in activity.questions if not (answers.get(q.id) or "").strip()]
+def missing_answers(activity: Activity, answers: dict[str, str]) -> list:
+    """The questions left unanswered (the page links to each and marks it)."""
+    return [q for q in activity.questions if not (answers.get(q.id) or "").strip()]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from ..auth import autosave_payload
 from ..permissions import current_context, launch_required, require_item
 from ..content import Activity, Programme, catalogue
 from ..content.coverage import activities_by_unit
+from .. import dates
 from ..db import db
 from ..grades.delivery import kick
 from ..grades.outbox import enqueue_score
@@ -149,8 +150,8 @@ def save_or_submit(code: str, activity_id: str):
     if conflict:
         return conflict
     if missing:
-        return _redisplay(programme, activity, raw, "Answer every question before submitting. Your draft "
-                          f"is saved. Still to answer: {'; '.join(m[:80] for m in missing)}")
+        return _redisplay(programme, activity, raw, "Not submitted yet: answer every question first. Your "
+                          "answers so far are saved as a draft.", missing=missing)
     flash("Draft saved.")
     return redirect(url_for("activities.activity_page", code=code, activity_id=activity_id), code=303)
 
@@ -174,7 +175,7 @@ def _submit(programme: Programme, activity: Activity, work: ActivityWork, answer
     scored = f" You scored {submission.score:g} out of {activity.max_score}.{_attempts_note(state)}" if state else ""
     if not done.new:
         db().rollback()
-        flash(f"Already submitted at {submission.submitted_at:%H:%M UTC}: nothing else was recorded.{scored}")
+        flash(f"Already submitted at {dates.format_time(submission.submitted_at)}: nothing else was recorded.{scored}")
     else:
         entry = None
         if activity.auto_marked:
@@ -225,12 +226,14 @@ CHANGED_ELSEWHERE = ("This activity was changed in another tab or on another dev
                      "below has not been saved: copy anything you need, then reload the page to see the other version.")
 
 
-def _redisplay(programme: Programme, activity: Activity, raw: dict, error: str, status: int = 400):
+def _redisplay(programme: Programme, activity: Activity, raw: dict, error: str, status: int = 400,
+               missing: list | None = None):
     ctx = current_context()
     work = get_work(ctx.person_id, ctx.course_id, activity)
     page = _page(programme, activity, work)
     page["results"] = []
     return render_template("activities/activity.html", questions=[], form_answers=raw, error=error,
+                           missing=missing or [],
                            progress=progress(ctx.person_id, ctx.course_id, programme), **page), status
 
 

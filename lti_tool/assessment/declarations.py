@@ -12,6 +12,7 @@ from typing import Optional
 
 from sqlalchemy import select
 
+from .. import dates
 from ..db import db, utcnow
 from .engagement import PersonEngagement
 from .models import FAILED, PASSED, VOIDED, AssessmentSchedule
@@ -90,7 +91,7 @@ def _retention(pe: PersonEngagement, kind: str, previous: Optional[date], sched:
         return d
     after = [e for e in pe.evidence if e > _end_of(previous)]
     if not after:
-        d.note = f"No engagement recorded after {previous.strftime('%d %B %Y')} yet."
+        d.note = f"No engagement recorded after {dates.format_date(previous)} yet."
         return d
     d.date = after[0]
     if d.late:

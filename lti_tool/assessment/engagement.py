@@ -86,9 +86,9 @@ class PersonEngagement:
         return math.ceil(self.threshold * self.total / 100 - 1e-9)
 
     def count(self, *kinds: str) -> str:
-        """"done/total" for these kinds of item, or an empty string if none are required."""
+        """"done of total" for these kinds of item, or an empty string if none are required."""
         items = [i for i in self.items if i.kind in kinds]
-        return f"{sum(1 for i in items if i.done)}/{len(items)}" if items else ""
+        return f"{sum(1 for i in items if i.done)} of {len(items)}" if items else ""
 
     def by_kind(self) -> list[tuple[str, int, int]]:
         out = []

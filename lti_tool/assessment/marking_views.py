@@ -7,6 +7,7 @@ import logging
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
+from .. import dates
 from ..db import db, utcnow
 from ..grades.delivery import kick
 from ..permissions import course_participant, current_context, launch_required
@@ -44,8 +45,7 @@ def queue(code: str, error: str | None = None, status: int = 200):
         "assessment/queue.html", ctx=ctx, cfg=cfg, programme=service.programme_of(cfg), windows=all_windows,
         window=window, case=cfg.case(window.case_id) if window else None, rows=shown, counts=counts, only=only,
         states=service.QUEUE_STATES, free_cases=service.unused_cases(cfg, all_windows), now=utcnow(),
-        warning=warning, error=error, form=request.form if request.method == "POST" else {},
-        fmt_utc=service.fmt_utc), status
+        warning=warning, error=error, form=request.form if request.method == "POST" else {}), status
 
 
 @bp.post("/s/<sid>/assessment/<code>/marking/windows")
@@ -68,7 +68,7 @@ def open_window(code: str):
         return queue(code, error=RACE, status=409)
     log.info("assessment window %s scheduled for course %s by person %s", window.number, ctx.course_id, ctx.person_id)
     case = cfg.case(window.case_id)
-    flash(f"Window {window.number} scheduled: “{case.title}” is released on {service.fmt_utc(window.opens_at)} and "
+    flash(f"Window {window.number} scheduled: “{case.title}” is released on {dates.format_deadline(window.opens_at)} and "
           f"responses are due {cfg.window_days} days later.")
     return redirect(url_for("assessment.queue", code=code, window=window.number), code=303)
 
@@ -140,7 +140,7 @@ def mark(code: str, number: int, person_id: int, error: str | None = None, statu
         guidance=guidance, grades=service.grades_for(attempt) if attempt else [],
         history=service.events_for(attempt) if attempt else [], error=error, form=form, words=words,
         records=records.for_attempt(attempt) if attempt else [], record_kinds=records.KIND_LABELS,
-        action=(form or {}).get("action"), fmt_utc=service.fmt_utc, now=now), status
+        action=(form or {}).get("action"), now=now), status
 
 
 @bp.post("/s/<sid>/assessment/<code>/marking/windows/<int:number>/<int:person_id>")
@@ -179,7 +179,7 @@ def act(code: str, number: int, person_id: int):
             attempt = attempt or service.get_attempt(window, person.id, create=True,
                                                      all_windows=service.windows(ctx.course_id, cfg), cfg=cfg)
             service.extend(attempt, ctx.person_id, until, request.form.get("reason", ""))
-            message = f"Extension granted: the new deadline is {service.fmt_utc(until)}."
+            message = f"Extension granted: the new deadline is {dates.format_deadline(until)}."
         elif action == "void":
             attempt = attempt or service.get_attempt(window, person.id, create=True,
                                                      all_windows=service.windows(ctx.course_id, cfg), cfg=cfg)

@@ -35,7 +35,7 @@ def records_list(code: str):
     cfg = _config_or_404(code)
     found = [r for r in records.for_course(ctx.course_id) if r.attempt.window.item_ref == cfg.ref]
     return render_template("assessment/records.html", ctx=ctx, cfg=cfg, records=found, kinds=records.KIND_LABELS,
-                           effects=records.EFFECT_LABELS, fmt_utc=service.fmt_utc)
+                           effects=records.EFFECT_LABELS)
 
 
 @bp.post("/s/<sid>/assessment/<code>/marking/windows/<int:number>/<int:person_id>/records")
@@ -92,8 +92,7 @@ def record_detail(code: str, record_id: int):
     attempt = rec.attempt
     return render_template("assessment/record.html", ctx=ctx, cfg=cfg, rec=rec, attempt=attempt,
                            kinds=records.KIND_LABELS, effects=records.EFFECT_LABELS, open=rec.status == OPEN,
-                           error=error, form=request.form if request.method == "POST" else {},
-                           fmt_utc=service.fmt_utc), status
+                           error=error, form=request.form if request.method == "POST" else {}), status
 
 
 __all__ = ["RECORD_KINDS"]

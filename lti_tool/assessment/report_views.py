@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..csv_export import csv_response
 from ..db import db, utcnow
-from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Person
+from ..models import COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Person, Webinar
 from ..permissions import course_participant, current_context, launch_required, mentee_subs
 from . import declarations as dfe
 from . import engagement as eng
@@ -48,7 +48,8 @@ def engagement(code: str):
     return render_template("assessment/engagement.html", ctx=ctx, cfg=cfg, reports=dfe.reports(cfg, ctx.course_id, people),
                            counted_writeups=eng.counted_writeups(cfg), required_total=eng.required_total(cfg),
                            people=people, attendance=attendance, programme=service.programme_of(cfg),
-                           mentor=ctx.role == MENTOR)
+                           mentor=ctx.role == MENTOR, webinars_scheduled=db().scalar(
+                               select(func.count()).select_from(Webinar).where(Webinar.course_id == ctx.course_id)))
 
 
 @bp.get("/s/<sid>/assessment/<code>/engagement/<int:person_id>")

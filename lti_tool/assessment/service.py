@@ -13,6 +13,8 @@ from sqlalchemy.orm import selectinload
 
 from ..content import catalogue
 from ..content.model import Programme
+from .. import dates
+from ..wording import Problem, shorten
 from ..db import db, utcnow
 from ..grades.outbox import enqueue_score
 from ..lti.context import LaunchContext
@@ -66,10 +68,6 @@ def find_config(ref: Optional[str]) -> Optional[AssessmentConfig]:
 
 def programme_of(cfg: AssessmentConfig) -> Programme:
     return catalogue()[cfg.programme]
-
-
-def fmt_utc(when: Optional[datetime]) -> str:
-    return when.astimezone(timezone.utc).strftime("%d %B %Y, %H:%M UTC") if when else ""
 
 
 def time_left(due: datetime, now: datetime) -> Optional[str]:
@@ -165,7 +163,7 @@ def open_window(ctx: LaunchContext, cfg: AssessmentConfig, case_id: str, opens_a
     if opens_at > now + MAX_AHEAD:
         raise AssessmentError("A window can be scheduled at most two years ahead. Check the date.")
     if existing and opens_at < existing[-1].closes_at:
-        raise AssessmentError(f"Window {existing[-1].number} closes on {fmt_utc(existing[-1].closes_at)}; "
+        raise AssessmentError(f"Window {existing[-1].number} closes on {dates.format_deadline(existing[-1].closes_at)}; "
                               f"window {len(existing) + 1} must start after that.")
     window = AssessmentWindow(course_id=ctx.course_id, item_ref=cfg.ref, number=len(existing) + 1, case_id=case.id,
                               opens_at=opens_at, closes_at=opens_at + timedelta(days=cfg.window_days),
@@ -343,7 +341,7 @@ def total_words(cfg: AssessmentConfig, answers: dict[str, str]) -> int:
 def can_edit(window: AssessmentWindow, attempt: Optional[AssessmentAttempt], now: datetime) -> Optional[str]:
     """None if the participant may work on this window's response now, else why not."""
     if now < window.opens_at:
-        return f"The case is released on {fmt_utc(window.opens_at)}; you can answer from then."
+        return f"The case is released on {dates.format_deadline(window.opens_at)}; you can answer from then."
     if attempt is not None and attempt.outcome == VOIDED:
         return "This attempt was voided; it can no longer be changed."
     if attempt is not None and attempt.status == SUBMITTED:
@@ -351,12 +349,13 @@ def can_edit(window: AssessmentWindow, attempt: Optional[AssessmentAttempt], now
     return None
 
 
-def submission_problems(cfg: AssessmentConfig, answers: dict[str, str]) -> list[str]:
-    out = [f"“{q.prompt}” has no answer yet." for q in cfg.questions if not (answers.get(q.id) or "").strip()]
+def submission_problems(cfg: AssessmentConfig, answers: dict[str, str]) -> list[Problem]:
+    out = [Problem(f"Answer question {n}: “{shorten(q.prompt, 90)}”", f"answer-{q.id}")
+           for n, q in enumerate(cfg.questions, 1) if not (answers.get(q.id) or "").strip()]
     count = total_words(cfg, answers)
     if count > cfg.word_cap:
-        out.append(f"Your response has {count:,} words; the cap is {cfg.word_cap:,}. "
-                   f"Cut {count - cfg.word_cap:,} words to submit.")
+        out.append(Problem(f"Your response has {count:,} words; the cap is {cfg.word_cap:,}. "
+                           f"Cut {count - cfg.word_cap:,} words to submit.", "word-total"))
     return out
 
 
@@ -375,7 +374,7 @@ def extend(attempt: AssessmentAttempt, actor_id: int, until: Optional[datetime],
         raise AssessmentError(f"The reason is longer than {REASON_LIMIT:,} characters.")
     window = attempt.window
     if until <= window.closes_at:
-        raise AssessmentError(f"An extension must end after the window's deadline ({fmt_utc(window.closes_at)}).")
+        raise AssessmentError(f"An extension must end after the window's deadline ({dates.format_deadline(window.closes_at)}).")
     if until > window.closes_at + MAX_EXTENSION:
         raise AssessmentError("An extension can be at most 60 days beyond the window's deadline.")
     if attempt.outcome:

@@ -16,6 +16,8 @@ from ..auth import autosave_payload
 from ..content.items import CatalogueItem, register_item_source
 from ..content.model import Programme
 from ..core.views import register_item_resolver
+from .. import dates
+from ..wording import Problem
 from ..db import db, utcnow
 from ..privacy import pupil_check
 from ..grades.delivery import kick
@@ -122,7 +124,8 @@ def _render_response(cfg: AssessmentConfig, *, answers: dict | None = None, erro
         state=service.state(window, attempt, now) if window else None, history=history, me=me,
         attempt_no=service.attempt_number(all_windows, mine, window) if window else 1,
         words=words, total_words=service.total_words(cfg, answers), released=released, error=error,
-        problems=problems or [], fmt_utc=service.fmt_utc, pupil_flags=pupil_flags or [],
+        problems=problems or [], pupil_flags=pupil_flags or [],
+        problem_at={p.field: p for p in problems or [] if getattr(p, "field", "")},
         # After the names warning the declaration stays ticked, so "Submit anyway" submits.
         confirmed=bool(pupil_flags) and bool(request.form.get("confirm")),
         draft_key=f"npq-assessment:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{cfg.ref}:{window.number if window else 0}",
@@ -230,7 +233,7 @@ def save_or_submit(code: str, number: int):
         return redirect(url_for("assessment.response", code=code) + "#response", code=303)
     problems = service.submission_problems(cfg, answers)
     if not request.form.get("confirm"):
-        problems.append("Tick the declaration that the response is your own work.")
+        problems.append(Problem("Tick the declaration that the response is your own work.", "confirm"))
     if problems:
         db().commit()  # the draft is kept; only the submission is refused
         return _render_response(cfg, answers=answers, problems=problems, status=400,
@@ -260,7 +263,7 @@ def _repeated_submit(cfg: AssessmentConfig, attempt: AssessmentAttempt | None, r
         return None
     if not responses.already_submitted(attempt, answers):
         return None
-    flash(f"Already submitted on {service.fmt_utc(attempt.submitted_at)}. Your tutor will mark it; you will see the "
+    flash(f"Already submitted on {dates.format_deadline(attempt.submitted_at)}. Your tutor will mark it; you will see the "
           "outcome here.")
     return redirect(url_for("assessment.response", code=cfg.programme), code=303)
 

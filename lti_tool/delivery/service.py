@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, bindparam, func, select
 
+from .. import dates
 from ..content.coverage import covered_units
 from ..content.model import Module, Programme
 from ..db import db, utcnow
@@ -28,11 +29,7 @@ class DeliveryError(ValueError):
 
 # -- time zones ----------------------------------------------------------------------------------
 
-def zone(name: Optional[str]) -> ZoneInfo:
-    try:
-        return ZoneInfo(name) if name else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+zone = dates.zone
 
 
 def valid_zone(name: str) -> bool:
@@ -41,13 +38,6 @@ def valid_zone(name: str) -> bool:
         return "/" in name or name == "UTC"
     except (ZoneInfoNotFoundError, ValueError):
         return False
-
-
-def local(dt: Optional[datetime], tz: ZoneInfo, fmt: str = "%a %d %b %Y, %H:%M") -> str:
-    if dt is None:
-        return ""
-    moment = dt.astimezone(tz)
-    return f"{moment.strftime(fmt)} {moment.tzname()}"
 
 
 def parse_local(value: str, tz: ZoneInfo) -> datetime:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
 from wtforms.validators import ValidationError
 
 from ..extensions import csrf
 from ..activities.views import course_programme
+from ..content import find_activity, find_template_ref
+from ..content.items import find_item
 from ..db import db, utcnow
 from ..models import (
     COURSE_ADMIN, MENTOR, PARTICIPANT, TUTOR, Attendance, Enrolment, Person, Question, Webinar,
 )
-from .. import audit
+from .. import audit, dates
 from ..csv_export import csv_response
 from ..permissions import course_object, current_context, launch_required, mentee_subs
 from ..settings import get_setting
@@ -28,18 +30,30 @@ TUTORS = (TUTOR, COURSE_ADMIN)
 
 
 def person_zone():
-    ctx = g.get("ctx")
-    if ctx is None:
-        return service.zone(None)
-    if "tz" not in g:
-        g.tz = service.zone(ctx.time_zone)
-    return g.tz
+    return dates.current_zone()
+
+
+def item_link(ref: str | None) -> tuple[str, str | None]:
+    """An activity's or write-up's title and page, for people (never its internal reference)."""
+    activity, template = find_activity(ref), find_template_ref(ref)
+    code = (ref or "").split("/", 1)[0]
+    if activity is not None:
+        return activity.title, url_for("activities.activity_page", code=code, activity_id=activity.id)
+    if template is not None:
+        return template.title, url_for("writeups.editor", code=code, template_id=template.id)
+    return "a course item", None
+
+
+def item_kind(ref: str | None) -> str:
+    """"Knowledge check", "Write-up"...: what a placed item is, in words."""
+    item = find_item(ref)
+    return item.kind_label if item is not None else ""
 
 
 @bp.app_context_processor
 def _time_helpers():
-    return {"local_time": lambda dt, fmt="%a %d %b %Y, %H:%M": service.local(dt, person_zone(), fmt),
-            "person_zone": person_zone}
+    return {"local_time": lambda dt: dates.format_datetime(dt, with_zone=True, weekday=True),
+            "person_zone": person_zone, "item_link": item_link, "item_kind": item_kind}
 
 
 @bp.post("/s/<sid>/timezone")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from .. import audit
 from ..content.items import find_item
+from ..dates import format_datetime
 from ..db import db, utcnow
 from ..models import Course, Person
 from .inventory import AREAS, TABLES, TableSpec, tables_about_people
@@ -126,7 +127,7 @@ def build_zip(data: SubjectData) -> bytes:
 
 def _readme(data: SubjectData) -> str:
     lines = [f"Personal data held about {data.found.person.display_name} by NPQ Learning",
-             f"Generated {data.generated_at:%d %B %Y, %H:%M} UTC.", "",
+             f"Generated {format_datetime(data.generated_at, with_zone=True)}.", "",
              "summary.pdf: a readable summary.", "Machine-readable files (JSON, UTF-8):"]
     lines += [f"  {area}.json: {description}" for area, description in AREAS.items()]
     lines += [f"  as_tutor_or_marker.json: {ACTED_FOR_OTHERS}", "",

@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any, Optional
 
-from ..assessment.service import fmt_utc
+from ..dates import format_date, format_datetime
 from ..writeups.export import ExportDocument, ExportSection, to_pdf
 from .inventory import AREAS
 from .subject_access import ACTED_FOR_OTHERS, SubjectData
@@ -18,7 +18,7 @@ def _when(value: Optional[str]) -> str:
     if not value:
         return ""
     try:
-        return fmt_utc(datetime.fromisoformat(value))
+        return format_datetime(datetime.fromisoformat(value))
     except ValueError:
         return str(value)
 
@@ -40,7 +40,7 @@ def _identity(data: SubjectData) -> ExportSection:
         ("Name", p.name or ""), ("Given name", p.given_name or ""), ("Family name", p.family_name or ""),
         ("Email", p.email or ""), ("VLE user ID", p.sub), ("VLE", data.found.platform),
         ("Language", p.locale or ""), ("Time zone", p.time_zone or ""),
-        ("First seen", fmt_utc(p.created_at)), ("Last opened the tool", fmt_utc(p.last_launch_at))])
+        ("First seen", format_datetime(p.created_at)), ("Last opened the tool", format_datetime(p.last_launch_at))])
 
 
 def _writeups(data: SubjectData) -> list[ExportSection]:
@@ -98,7 +98,7 @@ def _dfe(data: SubjectData) -> ExportSection:
 def _launches(data: SubjectData) -> ExportSection:
     days = Counter((s["created_at"] or "")[:10] for s in data.rows("launch_session"))
     return _table("Launches from the VLE", ["Day", "Launches"],
-                  [[datetime.fromisoformat(d).strftime("%d %B %Y") if d else "", n] for d, n in sorted(days.items())],
+                  [[format_date(datetime.fromisoformat(d)) if d else "", n] for d, n in sorted(days.items())],
                   "Launch sessions are kept only for a short time; older launches are no longer held.")
 
 
@@ -121,7 +121,7 @@ def summary_pdf(data: SubjectData) -> bytes:
         title=f"Personal data held about {person.display_name}", programme="NPQ Learning · subject access",
         participant=person.display_name, school=None, course="; ".join(courses) or "No course",
         version_label="Everything held on the day it was generated",
-        dates=[("Generated", fmt_utc(data.generated_at))],
+        dates=[("Generated", format_datetime(data.generated_at))],
         sections=[_identity(data), *_writeups(data), _activities(data), _case_study(data), _marks(data),
                   _questions(data), _attendance(data), _dfe(data), _launches(data), _audit(data), _contents(data)])
     return to_pdf(doc)

@@ -55,7 +55,7 @@
     return JSON.stringify(data);
   }
   function say(text, cls) { status.textContent = text; status.className = "save-status " + (cls || ""); }
-  function hhmm(d) { return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+  function hhmm(d) { return window.npqWriteTime ? window.npqWriteTime(d, "time") : d.toLocaleTimeString("en-GB", { hour: "numeric", minute: "2-digit" }); }
   function keepLocal() {
     try { localStorage.setItem(key, JSON.stringify({ answers: answers(), base: version, at: Date.now() })); } catch (e) {}
   }

@@ -11,19 +11,19 @@
       var n = count(t.value);
       total += n;
       var out = t.parentNode.querySelector("[data-section-words]");
-      if (out) out.textContent = n;
+      if (out) out.textContent = n.toLocaleString("en-GB");
     });
     var el = document.getElementById("word-total");
     if (el && limit) {
       el.innerHTML = "";
       var strong = document.createElement("strong");
-      strong.textContent = total.toLocaleString();
+      strong.textContent = total.toLocaleString("en-GB");
       el.appendChild(strong);
-      el.appendChild(document.createTextNode(" of " + limit.toLocaleString() + " words"));
+      el.appendChild(document.createTextNode(" of " + limit.toLocaleString("en-GB") + " words"));
       if (total > limit) {
         var over = document.createElement("span");
         over.className = "over";
-        over.textContent = " · over the limit by " + (total - limit).toLocaleString() + ": you cannot submit until it is within the limit";
+        over.textContent = " · over the limit by " + (total - limit).toLocaleString("en-GB") + ": you cannot submit until it is within the limit";
         el.appendChild(over);
       }
     }

@@ -15,6 +15,7 @@ from ..content.model import Programme, WriteupTemplate, WSection
 from ..db import db, utcnow
 from ..models import DRAFT, RETURNED, SUBMITTED, WriteupDoc, WriteupSubmission, WriteupVersion
 from ..versioned import get_or_create, save_over, update_if
+from ..wording import Problem
 
 TEXT_LIMIT = 60000
 REFERENCE_FIELDS = ("author", "year", "title", "source")
@@ -185,8 +186,28 @@ def words(text: str) -> int:
     return len(re.findall(r"\S+", text or ""))
 
 
+_WORDY_FIELDS = ("line", "paragraph")
+
+
 def word_count(template: WriteupTemplate, content: dict[str, Any]) -> int:
-    return sum(words(content.get(s.id, "")) for s in template.sections if s.type == "text")
+    """The words a person wrote: every text section, and every line and paragraph field, table
+    cells included (not references, dates, scores, choices or statements)."""
+    total = 0
+    for s in template.sections:
+        value = content.get(s.id)
+        if s.type == "text":
+            total += words(value if isinstance(value, str) else "")
+        elif s.type in ("fields", "table"):
+            rows = [value] if isinstance(value, dict) else (value if isinstance(value, list) else [])
+            total += sum(words(str(row.get(f.id) or "")) for row in rows if isinstance(row, dict)
+                         for f in s.fields if f.type in _WORDY_FIELDS)
+    return total
+
+
+def version_numbers(rows: list[WriteupVersion]) -> dict[int, int]:
+    """The kept versions numbered 1, 2, 3... as the person sees them (the stored number counts
+    every autosave, so it jumps)."""
+    return {v: n for n, v in enumerate(sorted(r.version for r in rows), 1)}
 
 
 def parse_date(value: str) -> Optional[date]:
@@ -236,42 +257,45 @@ def timeline(content: dict, section: WSection) -> tuple[list[Bar], Optional[date
     return bars, first, last
 
 
-def problems_for_submission(template: WriteupTemplate, programme: Programme, content: dict) -> list[str]:
-    out: list[str] = []
+def _field_problems(s: WSection, f, value: Any, where: str, field_id: str) -> list[Problem]:
+    if f.required and not value:
+        return [Problem(f"{where}: “{f.label}” is required.", field_id)]
+    if f.type == "date" and value and not parse_date(value):
+        return [Problem(f"{where}: “{f.label}” is not a date ({value!r}); use the date picker or YYYY-MM-DD.", field_id)]
+    if f.type == "score" and value and value not in {"1", "2", "3", "4", "5"}:
+        return [Problem(f"{where}: “{f.label}” must be 1 to 5.", field_id)]
+    if f.type == "choice" and value and value not in f.choices:
+        return [Problem(f"{where}: “{f.label}” must be one of {', '.join(f.choices)}.", field_id)]
+    return []
+
+
+def problems_for_submission(template: WriteupTemplate, programme: Programme, content: dict) -> list[Problem]:
+    out: list[Problem] = []
     for s in template.sections:
         if s.type == "fields":
             for f in s.fields:
-                value = content.get(s.id, {}).get(f.id)
-                if f.required and not value:
-                    out.append(f"{s.title}: “{f.label}” is required.")
-                if f.type == "date" and value and not parse_date(value):
-                    out.append(f"{s.title}: “{f.label}” is not a date ({value!r}); use the date picker or YYYY-MM-DD.")
+                out += _field_problems(s, f, content.get(s.id, {}).get(f.id), s.title, f"f-{s.id}-{f.id}")
         elif s.type == "table":
             rows = content.get(s.id, [])
             filled = [r for r in rows if any(v for k, v in r.items() if k != "_id")]
             if len(filled) < max(1, s.min_rows):
-                out.append(f"{s.title}: add at least {max(1, s.min_rows)} row{'s' if s.min_rows > 1 else ''}.")
+                out.append(Problem(f"{s.title}: add at least {max(1, s.min_rows)} row{'s' if s.min_rows > 1 else ''}.",
+                                   f"sec-{s.id}"))
             for i, row in enumerate(filled, 1):
                 for f in s.fields:
-                    value = row.get(f.id)
-                    if f.required and not value:
-                        out.append(f"{s.title}, row {i}: “{f.label}” is required.")
-                    elif f.type == "date" and value and not parse_date(value):
-                        out.append(f"{s.title}, row {i}: “{f.label}” is not a date ({value!r}).")
-                    elif f.type == "score" and value and value not in {"1", "2", "3", "4", "5"}:
-                        out.append(f"{s.title}, row {i}: “{f.label}” must be 1 to 5.")
-                    elif f.type == "choice" and value and value not in f.choices:
-                        out.append(f"{s.title}, row {i}: “{f.label}” must be one of {', '.join(f.choices)}.")
+                    out += _field_problems(s, f, row.get(f.id), f"{s.title}, row {i}", f"t-{s.id}-{row.get('_id')}-{f.id}")
                 if s.computed == "timeline":
                     start, end = parse_date(row.get("start", "")), parse_date(row.get("end", ""))
                     if start and end and end < start:
-                        out.append(f"{s.title}, row {i}: the end date is before the start date.")
+                        out.append(Problem(f"{s.title}, row {i}: the end date is before the start date.",
+                                           f"t-{s.id}-{row.get('_id')}-end"))
         elif s.type == "text" and not (content.get(s.id) or "").strip():
-            out.append(f"“{s.title}” is empty.")
+            out.append(Problem(f"“{s.title}” is empty.", f"x-{s.id}"))
     if template.counts_words:
         limit, count = programme.word_limit(template), word_count(template, content)
         if count > limit:
-            out.append(f"The write-up has {count:,} words; the limit is {limit:,}. Cut {count - limit:,} words to submit.")
+            out.append(Problem(f"The write-up has {count:,} words; the limit is {limit:,}. "
+                               f"Cut {count - limit:,} words to submit.", "word-total"))
     return out
 
 
@@ -281,6 +305,16 @@ def get_doc(person_id: int, course_id: int, template: WriteupTemplate, *, create
         return get_or_create(WriteupDoc, key, {"content": blank_content(template), "version": 0, "status": DRAFT,
                                                "queue_status": DRAFT})
     return db().scalar(select(WriteupDoc).filter_by(**key))
+
+
+def school_of(person_id: int, course_id: int, doc: Optional[WriteupDoc] = None) -> str:
+    """The school this person gave: this write-up's, else the one most recently typed in another of
+    their write-ups in the course (one school for the whole project, still editable in each)."""
+    if doc is not None and doc.school:
+        return doc.school
+    return db().scalar(select(WriteupDoc.school).where(
+        WriteupDoc.person_id == person_id, WriteupDoc.course_id == course_id, WriteupDoc.school.is_not(None),
+        WriteupDoc.school != "").order_by(WriteupDoc.updated_at.desc()).limit(1)) or ""
 
 
 EDITABLE = (DRAFT, RETURNED)

@@ -8,7 +8,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 
 from sqlalchemy import select
 
-from .. import audit
+from .. import audit, dates, wording
 from ..extensions import csrf
 from ..auth import autosave_payload
 from ..content.items import CatalogueItem, register_item_source
@@ -71,14 +71,18 @@ def _render(programme, template, doc, content, *, error=None, problems=None, sta
     person = db().get(Person, ctx.person_id)
     last = doc.submissions[-1] if doc and doc.submissions else None
     released = _released_marks(doc)
+    kept = service.versions(doc) if doc else []
     return render_template(
         "writeups/editor.html", ctx=ctx, programme=programme, template=template, doc=doc, content=content,
         editable=service.editable(doc), last=last, error=error, problems=problems or [],
+        problem_at={p.field: p for p in problems or [] if getattr(p, "field", "")},
         word_count=service.word_count(template, content), word_limit=programme.word_limit(template),
         linked=_linked_docs(programme, template), service=service, person=person,
         develops=programme.statements_for(template.develops),
         released=released, rubric=programme.rubrics[template.rubric_id], pupil_flags=pupil_flags or [],
         draft_key=f"npq-writeup:{ctx.platform_id}:{ctx.course_id}:{ctx.person_id}:{template.ref}",
+        school=service.school_of(ctx.person_id, ctx.course_id, doc), latest_kept=kept[0] if kept else None,
+        latest_number=len(kept),
     ), status
 
 
@@ -251,8 +255,13 @@ def history(code: str, template_id: str):
     ctx = current_context()
     programme, template = _template_or_404(code, template_id)
     doc = service.get_doc(ctx.person_id, ctx.course_id, template)
+    versions = service.versions(doc) if doc else []
     return render_template("writeups/history.html", ctx=ctx, programme=programme, template=template, doc=doc,
-                           versions=service.versions(doc) if doc else [])
+                           versions=versions, numbers=service.version_numbers(versions))
+
+
+def _shown_number(doc: WriteupDoc, version: int) -> int:
+    return service.version_numbers(service.versions(doc)).get(version, version)
 
 
 @bp.get("/s/<sid>/writeups/<code>/<template_id>/versions/<int:version>")
@@ -263,7 +272,7 @@ def view_version(code: str, template_id: str, version: int):
     doc = service.get_doc(ctx.person_id, ctx.course_id, template)
     row = _version_or_404(doc, version)
     return render_template("writeups/readonly.html", ctx=ctx, programme=programme, template=template, doc=doc,
-                           content=row.content, label=f"Version {row.version}", when=row.saved_at,
+                           content=row.content, label=f"Version {_shown_number(doc, row.version)}", when=row.saved_at,
                            words=row.word_count, service=service)
 
 
@@ -275,8 +284,17 @@ def _statement_captions(programme: Programme, refs: list) -> str:
     return "; ".join(programme.unit_caption(str(r)) for r in refs if programme.statement_of(str(r)))
 
 
+def _export_cell(programme: Programme, field, value) -> str:
+    """A field's value as the reader reads it: statements by reference, dates in words."""
+    if field.type == "statements":
+        return _statement_captions(programme, value if isinstance(value, list) else [])
+    if field.type == "date" and value and service.parse_date(str(value)):
+        return dates.format_date(service.parse_date(str(value)))
+    return "" if value is None or isinstance(value, list) else str(value)
+
+
 def export_document(programme: Programme, template: WriteupTemplate, doc, content: dict, label: str,
-                    dates: list[tuple[str, str]]):
+                    moments: list[tuple[str, str]]):
     """The plain structure the PDF and Word exporters lay out."""
     from .export import ExportDocument, ExportSection  # noqa: PLC0415 (heavy: loaded on export only)
 
@@ -287,22 +305,20 @@ def export_document(programme: Programme, template: WriteupTemplate, doc, conten
         if s.type == "fields":
             pairs = []
             for f in s.fields:
-                v = (value or {}).get(f.id)
-                pairs.append((f.label, _statement_captions(programme, v) if isinstance(v, list) else (v or "")))
+                pairs.append((f.label, _export_cell(programme, f, (value or {}).get(f.id))))
             sections.append(ExportSection(title=s.title, kind="fields", guidance=guidance, fields=pairs))
         elif s.type == "table":
             columns = [f.label for f in s.fields] + (["Rating"] if s.computed == "rating" else [])
             rows = []
             for row in value or []:
-                cells = [_statement_captions(programme, row.get(f.id) or []) if f.type == "statements" else str(row.get(f.id) or "")
-                         for f in s.fields]
+                cells = [_export_cell(programme, f, row.get(f.id)) for f in s.fields]
                 if s.computed == "rating":
                     cells.append(str(service.rating(row) or ""))
                 rows.append(cells)
             note = None
             if s.computed == "rating":
                 top = service.highest_risks(content, s)
-                note = ("Highest risks: " + "; ".join(f"{(r.get('description') or '')[:60]} (rating {n})" for n, r in top)) if top else None
+                note = ("Highest risks: " + "; ".join(f"{wording.shorten(r.get('description'), 60)} (rating {n})" for n, r in top)) if top else None
             sections.append(ExportSection(title=s.title, kind="table", guidance=guidance, columns=columns, rows=rows,
                                           note=note))
         elif s.type == "text":
@@ -316,7 +332,7 @@ def export_document(programme: Programme, template: WriteupTemplate, doc, conten
         sections.append(ExportSection(title="Word count", kind="fields", fields=[
             ("Words", f"{service.word_count(template, content):,} of {programme.word_limit(template):,}")]))
     return ExportDocument(title=template.title, programme=programme.title, participant=doc.person.display_name,
-                          school=doc.school, course=doc.course.display_title, version_label=label, dates=dates,
+                          school=service.school_of(doc.person_id, doc.course_id, doc) or None, course=doc.course.display_title, version_label=label, dates=moments,
                           sections=sections)
 
 
@@ -349,14 +365,14 @@ def export(code: str, template_id: str, version: int, fmt: str):
     row = _version_or_404(doc, version)
     submission = next((s for s in doc.submissions if s.version == version), None)
     require_submitted(submission is not None)
-    label = f"Submitted, attempt {submission.attempt} (version {version})" if submission else f"Draft, version {version}"
-    fmt_date = "%d %B %Y, %H:%M UTC"
-    dates = [("Saved", row.saved_at.strftime(fmt_date))]
+    shown = _shown_number(doc, version)
+    label = f"Submitted, attempt {submission.attempt} (version {shown})" if submission else f"Draft, version {shown}"
+    moments = [("Saved", dates.format_deadline(row.saved_at))]
     if submission:
-        dates.insert(0, ("Submitted", submission.submitted_at.strftime(fmt_date)))
+        moments.insert(0, ("Submitted", dates.format_deadline(submission.submitted_at)))
     from ..db import utcnow  # noqa: PLC0415
-    dates.append(("Exported", utcnow().strftime(fmt_date)))
-    document = export_document(programme, template, doc, row.content, label, dates)
+    moments.append(("Exported", dates.format_deadline(utcnow())))
+    document = export_document(programme, template, doc, row.content, label, moments)
     data = to_pdf(document) if fmt == "pdf" else to_docx(document)
     audit.record(f"writeup.export_{fmt}", target=doc, subject=doc.person_id, detail={
         "template": template.ref, "version": version, "submitted": submission is not None})

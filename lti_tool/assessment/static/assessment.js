@@ -52,19 +52,19 @@
       var n = count(t.value);
       total += n;
       var out = form.querySelector("[data-words-for='" + t.dataset.qid + "']");
-      if (out) out.textContent = n.toLocaleString();
+      if (out) out.textContent = n.toLocaleString("en-GB");
     });
     var el = document.getElementById("word-total");
     if (!el) return;
     el.textContent = "";
     var strong = document.createElement("strong");
-    strong.textContent = total.toLocaleString();
+    strong.textContent = total.toLocaleString("en-GB");
     el.appendChild(strong);
-    el.appendChild(document.createTextNode(" of " + cap.toLocaleString() + " words"));
+    el.appendChild(document.createTextNode(" of " + cap.toLocaleString("en-GB") + " words"));
     if (total > cap) {
       var over = document.createElement("span");
       over.className = "over";
-      over.textContent = " · over the cap by " + (total - cap).toLocaleString() + ": you cannot submit until it is within the cap";
+      over.textContent = " · over the cap by " + (total - cap).toLocaleString("en-GB") + ": you cannot submit until it is within the cap";
       el.appendChild(over);
     }
     el.classList.toggle("is-over", total > cap);
