@@ -13,6 +13,7 @@ from sqlalchemy import and_, bindparam, func, select
 from ..content.coverage import covered_units
 from ..content.model import Module, Programme
 from ..db import db, utcnow
+from ..grades.feedback import points
 from ..models import (
     PARTICIPANT, RELEASED, ActivityWork, Attendance, Enrolment, Mark, ModuleWindow, Person,
     Question, Webinar, WriteupDoc, WriteupSubmission,
@@ -289,7 +290,7 @@ def dashboard_table(programme: Programme, rows: list[PersonProgress],
              + [f"{r.done_by_module.get(m.id, 0)} of {len(m.activities)}" for m in programme.modules]
              + [cell for t in programme.templates for cell in (
                  r.writeups.get(t, "not started") + (f" ({r.outcomes[t]})" if t in r.outcomes else ""),
-                 r.scores.get(t, ""))]
+                 points(r.scores.get(t)))]
              for r in rows]
     return header, table
 
