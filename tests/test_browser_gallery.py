@@ -37,6 +37,11 @@ RAW_CODES = re.compile(r"NPQ[A-Z]+/[a-z0-9-]+|\b(?:that|how)-\d+|\bretained-\d|F
 NOT_PAGES = {"static", "favicon", "healthz", "lti.jwks", "lti.canvas_config", "lti.login", "lti.launch",
              "lti.register", "lti.register_with_link", "sandbox.initiate", "sandbox.authorize",
              "sandbox.line_items", "sandbox.line_item", "sandbox.memberships", "sandbox.jwks"}
+PARTICIPANT_EXTRAS = {"write-up: action plan": "writeups/NPQSL/action-plan",
+                      "write-up: impact essay": "writeups/NPQSL/impact-essay",
+                      "activity: scenario": "activities/NPQSL/sc-scenario",
+                      "activity: practice task": "activities/NPQSL/sc-practice",
+                      "activity: knowledge check": "activities/NPQSL/sc-check"}
 SANDBOX_PAGES = {"sandbox course (participant)": "/sandbox/?as=participant",
                  "sandbox course (tutor)": "/sandbox/?as=tutor", "sandbox course (mentor)": "/sandbox/?as=mentor",
                  "sandbox gradebook": "/sandbox/gradebook"}
@@ -94,6 +99,9 @@ def _pages(app, world: World) -> list[tuple[str, str, str]]:
                 name = rule.endpoint + (f"-{n + 1}" if len(cases) > 1 else "")
                 pages.append((role, name, url))
     pages += [("sandbox", name, world.tool_url + path) for name, path in SANDBOX_PAGES.items()]
+    # The matrix opens one item of each kind: the participant's other kinds of page as well.
+    own = f"{world.tool_url}/s/{world.sids['P']}/"
+    pages += [("participant", name, own + path) for name, path in PARTICIPANT_EXTRAS.items()]
     return pages
 
 
@@ -130,7 +138,14 @@ CHECKS = """() => {
     for (const el of document.querySelectorAll('input[type=text],input:not([type]),textarea')) {
         if (el.getClientRects().length && !el.readOnly && el.value) text.push(el.value);  // text the tool filled in
     }
-    return {scroll: d.scrollWidth, client: d.clientWidth, wide, text: text.join(' ')};
+    const tall = [];  // sticky or fixed bars taller than a fifth of the screen
+    for (const el of document.body.querySelectorAll('*')) {
+        const pos = getComputedStyle(el).position;
+        if (pos !== 'sticky' && pos !== 'fixed') continue;
+        const r = el.getBoundingClientRect();
+        if (r.height > innerHeight / 5) tall.push((el.className || el.tagName) + ' ' + Math.round(r.height) + 'px');
+    }
+    return {scroll: d.scrollWidth, client: d.clientWidth, wide, tall, text: text.join(' ')};
 }"""
 
 
@@ -141,6 +156,8 @@ def _check(page, visit: Visit, width: int, errors: list[str]) -> None:
     if found["scroll"] > found["client"]:
         visit.add("overflow", f"{width}px: page is {found['scroll']}px wide in {found['client']}px; "
                               f"wider: {', '.join(found['wide'])}")
+    if width == WIDTHS[0] and found["tall"]:
+        visit.add("sticky", f"{width}px, {HEIGHT[width]}px high: {', '.join(found['tall'])}")
     codes = sorted(set(m.group(0) for m in RAW_CODES.finditer(found["text"])))
     if codes:
         visit.add("raw codes", f"{width}px: {', '.join(codes[:8])}")
@@ -255,6 +272,11 @@ def test_every_role_has_its_pages(gallery):
 def test_no_page_scrolls_sideways(gallery):
     failures = _report(gallery, "overflow")
     assert not failures, f"{len(failures)} pages wider than the screen:\n" + "\n".join(failures)
+
+
+def test_sticky_bars_take_at_most_a_fifth_of_a_phone_screen(gallery):
+    failures = _report(gallery, "sticky")
+    assert not failures, "\n".join(failures)
 
 
 def test_no_console_errors_or_failed_requests(gallery):
