@@ -189,3 +189,9 @@ def test_dashboard_csv_reads_in_a_spreadsheet_and_carries_released_scores(platfo
     assert "/" not in "".join(cara[k] for k in modules)
     assert cara["writeup:risk-assessment"].startswith("released") and cara["writeup:risk-assessment:score"] == f"{total:g}"
     assert dev["writeup:risk-assessment:score"] == "" and dev["writeup:risk-assessment"] == "submitted"
+
+
+def test_scores_are_written_without_a_spurious_decimal():
+    from lti_tool.grades.feedback import points
+
+    assert (points(5.0), points(100), points(7.5), points(0.0), points(None)) == ("5", "100", "7.5", "0", "")

@@ -48,6 +48,8 @@ def _open(tool, who: str, title: str) -> tuple[Browser, object]:
 def test_the_demo_course_has_windows_and_webinars_before_anyone_launches(demo_tool):
     course = Browser().http.get(demo_tool.url + "/sandbox/", params={"as": "participant"})
     assert "Dr Priya Shah – Second tutor (moderator)" in course.text
+    # Scores as people write them: "out of 5", never "out of 5.0".
+    assert "Graded · out of " in course.text and not re.search(r"out of \d+\.0\b", course.text)
     b, home = _open(demo_tool, "participant", "NPQ Learning – course home")
     assert home.status_code == 200 and "Your progress" in home.text
     base = home.url.split("/programme")[0].rstrip("/") + "/"
