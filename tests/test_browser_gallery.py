@@ -99,10 +99,25 @@ def _pages(app, world: World) -> list[tuple[str, str, str]]:
                 name = rule.endpoint + (f"-{n + 1}" if len(cases) > 1 else "")
                 pages.append((role, name, url))
     pages += [("sandbox", name, world.tool_url + path) for name, path in SANDBOX_PAGES.items()]
+    home = _sandbox_home_link(app, world)  # the tool inside the VLE's page, as Canvas or Moodle show it
+    pages += [("sandbox", f"course home in the VLE's frame ({who})", f"{world.tool_url}/sandbox/links/{home}?as={who}")
+              for who in ("participant", "tutor")]
     # The matrix opens one item of each kind: the participant's other kinds of page as well.
     own = f"{world.tool_url}/s/{world.sids['P']}/"
     pages += [("participant", name, own + path) for name, path in PARTICIPANT_EXTRAS.items()]
     return pages
+
+
+def _sandbox_home_link(app, world: World) -> int:
+    import requests
+    from sqlalchemy import select
+
+    from lti_tool.db import db
+    from lti_tool.models import SandboxLink
+
+    requests.get(world.tool_url + "/sandbox/", timeout=30)  # the sandbox makes its course home on first visit
+    with app.app_context():
+        return db().scalar(select(SandboxLink.id).where(SandboxLink.resource_link_id == "sandbox-home"))
 
 
 def _is_html_page(world: World, role: str, url: str) -> bool:
