@@ -226,7 +226,7 @@ def _write_index(visits: list[Visit]) -> None:
     GALLERY.joinpath("index.html").write_text(
         "<!doctype html><html lang='en-GB'><meta charset='utf-8'><title>NPQ Learning: every page</title>"
         "<style>body{font-family:system-ui;margin:1rem}.shots{display:flex;gap:1rem;align-items:flex-start}"
-        "figure{margin:0}img{width:240px;border:1px solid #ccc}pre{white-space:pre-wrap}</style>"
+        "figure{margin:0}img{width:240px;max-height:520px;object-fit:cover;object-position:top;border:1px solid #ccc}pre{white-space:pre-wrap}</style>"
         "<h1>NPQ Learning: every page at 360, 768 and 1366 px</h1><p>"
         + " · ".join(f"<a href='#{r}'>{r}</a>" for r in dict.fromkeys(v.role for v in visits)) + "</p>"
         + "".join(rows), encoding="utf-8")
