@@ -255,7 +255,7 @@ def gallery(app, tool):
             for role in dict.fromkeys(r for r, _, _ in pages):
                 (GALLERY / role).mkdir(parents=True, exist_ok=True)
                 # axe is injected as an inline script: this context lets it in (pages unchanged).
-                context = browser.new_context(bypass_csp=True)
+                context = browser.new_context(bypass_csp=True, locale="en-GB")
                 context.set_default_timeout(20000)
                 cookies = world.browsers[ROLE_ACTOR.get(role, "anon")].http.cookies
                 context.add_cookies([{"name": c.name, "value": c.value, "url": world.tool_url} for c in cookies])
