@@ -122,3 +122,29 @@ def test_favicon_is_served(tool):
     assert resp.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
     page = Browser().http.get(tool.url + "/privacy")
     assert 'rel="icon" href="/favicon.ico"' in page.text and "logo.svg" in page.text
+
+
+def test_copy_buttons_copy_in_a_browser(app, tool):
+    """copy.js shows the Copy buttons and copies the box's value (the boxes work without it)."""
+    import secrets
+
+    from lti_tool.cli import create_admin
+
+    from .browser_support import chromium_page
+
+    name, password = "copy-" + secrets.token_hex(3), secrets.token_urlsafe(12)
+    with app.app_context():
+        create_admin(name, password)
+    with chromium_page(viewport=(768, 900)) as page:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=tool.url)
+        page.goto(tool.url + "/admin/login")
+        page.get_by_label("Username").fill(name)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("heading", name="Platforms").wait_for()
+        page.goto(tool.url + "/admin/tool")
+        button = page.get_by_role("button", name="Copy JSON configuration URL")
+        button.click()
+        page.get_by_text("JSON configuration URL copied.").wait_for(state="attached")
+        assert page.locator("[data-copy=canvas-json]").inner_text().startswith("Copied"), page.locator("[data-copy=canvas-json]").evaluate("b => b.outerHTML")
+        assert page.evaluate("navigator.clipboard.readText()") == tool.url + "/lti/config/canvas.json"
