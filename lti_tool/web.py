@@ -7,7 +7,7 @@ import secrets
 import sqlite3
 import time
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request, send_from_directory
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
@@ -166,6 +166,9 @@ def _log_exception_unless_database_down(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     _log_exception_unless_database_down(app)
+    from .grades.feedback import points
+
+    app.add_template_filter(points, "points")
 
     @app.before_request
     def _request_id():
@@ -233,3 +236,9 @@ def init_app(app: Flask) -> None:
             response.headers["Retry-After"] = str(RETRY_AFTER_DB_DOWN)
             return response, 503
         return jsonify({"status": "ok", "database": "ok"})
+
+    @app.get("/favicon.ico")
+    @public  # browsers ask for it on every site, whatever the page links to
+    def favicon():
+        return send_from_directory(app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                                   max_age=86400)

@@ -50,8 +50,22 @@ def declaration_label(code: Optional[str]) -> str:
     return DECLARATION_LABELS.get(code or "", (code or "").replace("-", " "))
 
 
+REPORT_COLUMNS = {
+    "participant_id": "DfE participant ID", "full_name": "Name", "email": "Email", "lms_user_id": "VLE user ID",
+    "course_identifier": "DfE course", "schedule_identifier": "DfE schedule", "engagement_percent": "Engagement (%)",
+    "engagement_threshold_met": "Engagement met", "has_passed": "Passed", "state": "Outcome",
+    "completion_date": "Completed on", "held_back_reason": "Why held back",
+}
+
+
+def report_column(code: str) -> str:
+    """A column of the DfE outcomes export as a tutor reads it on the report page (the files keep DfE's names)."""
+    return REPORT_COLUMNS.get(code) or declaration_label(code)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(shorten, "shorten")
     app.add_template_filter(grading_progress, "grading_progress")
     app.add_template_filter(delivery_status, "delivery_status")
     app.add_template_filter(declaration_label, "declaration_label")
+    app.add_template_filter(report_column, "report_column")

@@ -159,3 +159,39 @@ def test_mentor_sees_exactly_their_mentees(platform):
     base = re.match(r"(.*/s/[^/]+/)", page.url).group(1)
     for path in ("dashboard", "dashboard.csv", "marking/NPQSL/risk-assessment", "questions", "schedule", "coverage"):
         assert b.http.get(base + path).status_code == 403, path
+
+
+def test_dashboard_csv_reads_in_a_spreadsheet_and_carries_released_scores(platform, dbs):
+    """Module cells say "0 of 4" (a spreadsheet turns "0/4" into a date) and a released mark's
+    score has its own column beside the write-up's status."""
+    from .test_marking import _course, _doc_link, _mark_form, _submit_as
+    from .test_marking import _tutor as _marking_tutor
+
+    course = _course(platform)
+    _submit_as(platform, course, "csv-p", "Cara Score")
+    _submit_as(platform, course, "csv-q", "Dev Unmarked")
+    tutor, queue = _marking_tutor(platform, course, user_id="csv-t")
+    mark_page = tutor.http.get(queue.url.split("/s/")[0] + _doc_link(queue, "Cara Score"))
+    marks, _ = _mark_form(mark_page, [2, 2, 2, 2, 2])
+    released = tutor.http.post(mark_page.url, data={**marks, "action": "release", "kind": "first"})
+    assert "Mark released" in released.text
+    from sqlalchemy import select
+
+    from lti_tool.models import Mark
+    total = dbs.scalar(select(Mark.total).where(Mark.status == "released").order_by(Mark.id.desc()))
+
+    base = queue.url.split("/marking/")[0] + "/"
+    rows = {r["participant"]: r for r in csv.DictReader(io.StringIO(
+        tutor.http.get(base + "dashboard.csv").content.decode("utf-8-sig")))}
+    cara, dev = rows["Cara Score"], rows["Dev Unmarked"]
+    modules = [k for k in cara if k.startswith("module:")]
+    assert modules and all(re.fullmatch(r"\d+ of \d+", cara[k]) for k in modules), {k: cara[k] for k in modules}
+    assert "/" not in "".join(cara[k] for k in modules)
+    assert cara["writeup:risk-assessment"].startswith("released") and cara["writeup:risk-assessment:score"] == f"{total:g}"
+    assert dev["writeup:risk-assessment:score"] == "" and dev["writeup:risk-assessment"] == "submitted"
+
+
+def test_scores_are_written_without_a_spurious_decimal():
+    from lti_tool.grades.feedback import points
+
+    assert (points(5.0), points(100), points(7.5), points(0.0), points(None)) == ("5", "100", "7.5", "0", "")

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..db import db
-from ..models import STATUSES, Deployment, Platform
+from ..models import ACTIVE, PENDING, STATUSES, Deployment, Platform
 from ..settings import (PROVIDER_SETTINGS, WRITEUP_SETTINGS, WriteupPolicy, all_settings, set_setting,
                         set_writeup_policy, writeup_policy)
 from .access import admin_required
@@ -123,7 +123,7 @@ def platform_status(platform_id: int):
     audit.record("platform.status", target=platform, detail={"before": before, "after": platform.status})
     db().commit()
     log.info("admin %s set platform %s to %s", g.admin.username, platform.id, platform.status)
-    flash(f"“{platform.name}” is now {platform.status}.")
+    flash(_status_news(f"“{platform.name}”", before, platform.status))
     return redirect(url_for("admin.platform_detail", platform_id=platform.id))
 
 
@@ -165,8 +165,15 @@ def deployment_status(deployment_id: int):
         "platform_id": deployment.platform_id, "deployment_id": deployment.deployment_id,
         "before": before, "after": deployment.status})
     db().commit()
-    flash(f"Deployment {deployment.deployment_id} is now {deployment.status}.")
+    flash(_status_news(f"Deployment {deployment.deployment_id}", before, deployment.status))
     return redirect(url_for("admin.platform_detail", platform_id=deployment.platform_id))
+
+
+def _status_news(what: str, before: str, after: str) -> str:
+    """The flash message for a status button: approving or rejecting what waited says so."""
+    if before == PENDING and after != PENDING:
+        return f"{what} {'approved' if after == ACTIVE else 'rejected'}: it is now {after}."
+    return f"{what} is now {after}."
 
 
 def _submitted_value(spec, field):

@@ -14,6 +14,7 @@ from .. import dates
 from ..content.coverage import covered_units
 from ..content.model import Module, Programme
 from ..db import db, utcnow
+from ..grades.feedback import points
 from ..models import (
     PARTICIPANT, RELEASED, ActivityWork, Attendance, Enrolment, Mark, ModuleWindow, Person,
     Question, Webinar, WriteupDoc, WriteupSubmission,
@@ -210,6 +211,7 @@ class PersonProgress:
     covered: set[str] = field(default_factory=set)
     writeups: dict[str, str] = field(default_factory=dict)  # template id -> queue status
     outcomes: dict[str, str] = field(default_factory=dict)  # template id -> pass/fail (released)
+    scores: dict[str, float] = field(default_factory=dict)  # template id -> released score
     webinars: int = 0
     behind: bool = False
     expected: int = 0
@@ -241,13 +243,17 @@ def cohort_progress(course_id: int, programme: Programme, person_ids: Optional[l
         if doc.person_id in people:
             pp = people[doc.person_id]
             pp.writeups[doc.template_ref.split("/", 1)[1]] = doc.queue_status
-    released = db().execute(select(WriteupDoc.person_id, WriteupDoc.template_ref, Mark.outcome)
+    released = db().execute(select(WriteupDoc.person_id, WriteupDoc.template_ref, Mark.outcome, Mark.total)
                             .join(WriteupSubmission, WriteupSubmission.doc_id == WriteupDoc.id)
                             .join(Mark, Mark.submission_id == WriteupSubmission.id)
-                            .where(WriteupDoc.course_id == course_id, Mark.status == RELEASED))
-    for person_id, ref, outcome in released:
+                            .where(WriteupDoc.course_id == course_id, Mark.status == RELEASED)
+                            # the latest attempt's agreed mark last, so it is the one kept
+                            .order_by(WriteupSubmission.attempt, Mark.kind.desc()))
+    for person_id, ref, outcome, score in released:
         if person_id in people:
             people[person_id].outcomes[ref.split("/", 1)[1]] = outcome
+            if score is not None:
+                people[person_id].scores[ref.split("/", 1)[1]] = score
     for person_id, ids in attended(course_id).items():
         if person_id in people:
             people[person_id].webinars = len(ids)
@@ -266,13 +272,15 @@ def dashboard_table(programme: Programme, rows: list[PersonProgress],
     header = ["participant", "email", "lti_user_id", "activities_done", "activities_total", "statements_covered",
               "statements_total", "webinars_attended", "webinars_total", "behind"]
     header += [f"module:{m.id}" for m in programme.modules]
-    header += [f"writeup:{t}" for t in programme.templates]
+    header += [h for t in programme.templates for h in (f"writeup:{t}", f"writeup:{t}:score")]
     total = len(programme.activities)
     table = [[r.person.display_name, r.person.email or "", r.person.sub, r.done, total, len(r.covered),
               len(programme.statements), r.webinars, webinar_count, "yes" if r.behind else "no"]
-             + [f"{r.done_by_module.get(m.id, 0)}/{len(m.activities)}" for m in programme.modules]
-             + [r.writeups.get(t, "not started") + (f" ({r.outcomes[t]})" if t in r.outcomes else "")
-                for t in programme.templates]
+             # "3 of 4", not "3/4": spreadsheets read a fraction as a date.
+             + [f"{r.done_by_module.get(m.id, 0)} of {len(m.activities)}" for m in programme.modules]
+             + [cell for t in programme.templates for cell in (
+                 r.writeups.get(t, "not started") + (f" ({r.outcomes[t]})" if t in r.outcomes else ""),
+                 points(r.scores.get(t)))]
              for r in rows]
     return header, table
 

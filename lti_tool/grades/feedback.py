@@ -22,8 +22,12 @@ GRADEBOOK_COMMENT_LIMIT = 4000
 SHORTENED_NOTE = "Comments shortened: the full feedback is in the tool."
 
 
-def _points(value: float) -> str:
-    return f"{value:g}"
+def points(value: float | None) -> str:
+    """A score as people write it: 5 not 5.0, 7.5 as is (also the `points` template filter)."""
+    return "" if value is None else f"{float(value):g}"
+
+
+_points = points
 
 
 def outcome_line(outcome: Optional[str], total: float, maximum: float) -> str:

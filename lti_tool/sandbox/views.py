@@ -62,6 +62,9 @@ PEOPLE = {
                       (LIS + "Learner",), "Second participant"),
         SandboxPerson("tutor", "Dr Tom Reid", "Tom", "Reid", "tom.reid@example.org",
                       (LIS + "Instructor",), "Tutor"),
+        # A second tutor, so moderation (a second marker agreeing or changing a mark) can be tried.
+        SandboxPerson("tutor2", "Dr Priya Shah", "Priya", "Shah", "priya.shah@example.org",
+                      (LIS + "Instructor",), "Second tutor (moderator)"),
         SandboxPerson("mentor", "Grace Lee", "Grace", "Lee", "grace.lee@example.org",
                       (LIS + "Mentor",), "Mentor (headteacher)"),
     )
@@ -136,6 +139,17 @@ def _ensure_home_link() -> None:
     db().commit()
 
 
+def _ensure_demo_course() -> None:
+    """With demo data, the course exists before anyone launches, with its windows and webinars."""
+    from .demo import seed_demo_course
+
+    platform = db().scalar(select(Platform).where(Platform.issuer == SANDBOX_ISSUER,
+                                                  Platform.client_id == SANDBOX_CLIENT_ID))
+    tutor = PEOPLE["tutor"]
+    seed_demo_course(platform, COURSE_ID, COURSE_TITLE, "NPQSL", "sandbox-" + tutor.key, tutor.name)
+    db().commit()
+
+
 def _person(key: str | None) -> SandboxPerson:
     person = PEOPLE.get(key or "")
     if person is None:
@@ -148,6 +162,8 @@ def _person(key: str | None) -> SandboxPerson:
 def course():
     ensure_registered(_setup())
     _ensure_home_link()
+    if current_app.config.get("DEMO_DATA"):
+        _ensure_demo_course()
     links = db().scalars(select(SandboxLink).order_by(SandboxLink.id)).all()
     as_key = request.args.get("as", "participant")
     return render_template("sandbox/course.html", links=links, people=PEOPLE.values(),
