@@ -148,7 +148,12 @@ CHECKS = """() => {
         const r = el.getBoundingClientRect();
         if (r.height > innerHeight / 5) tall.push((el.className || el.tagName) + ' ' + Math.round(r.height) + 'px');
     }
-    return {scroll: d.scrollWidth, client: d.clientWidth, wide, tall, text: text.join(' ')};
+    // Blank tail: hidden or clipped content (e.g. a visually hidden span deep in a scroll box) that
+    // stretches the page far below its last visible element, the footer.
+    const footer = document.querySelector('footer');
+    const end = footer ? footer.getBoundingClientRect().bottom + scrollY : d.scrollHeight;
+    return {scroll: d.scrollWidth, client: d.clientWidth, wide, tall, text: text.join(' '),
+            height: d.scrollHeight, end: Math.round(end)};
 }"""
 
 
@@ -159,6 +164,9 @@ def _check(page, visit: Visit, width: int, errors: list[str]) -> None:
     if found["scroll"] > found["client"]:
         visit.add("overflow", f"{width}px: page is {found['scroll']}px wide in {found['client']}px; "
                               f"wider: {', '.join(found['wide'])}")
+    if found["height"] > max(found["end"], HEIGHT[width]) + 80:
+        visit.add("overflow", f"{width}px: the page is {found['height']}px long but its footer ends at "
+                              f"{found['end']}px (hidden content stretches it)")
     if width == WIDTHS[0] and found["tall"]:
         visit.add("sticky", f"{width}px, {HEIGHT[width]}px high: {', '.join(found['tall'])}")
     codes = sorted(set(m.group(0) for m in RAW_CODES.finditer(found["text"])))
