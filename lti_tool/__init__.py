@@ -123,6 +123,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(sandbox_bp)
 
     web.init_app(app)
+    from . import fragments
+
+    fragments.init_app(app)
     from . import security
 
     security.init_app(app)
