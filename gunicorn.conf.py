@@ -1,4 +1,5 @@
 """gunicorn settings. Every worker is stateless: launch state, sessions and caches are in the database."""
+import gc
 import multiprocessing
 import os
 
@@ -32,6 +33,9 @@ def _warm(app) -> None:
 def when_ready(server):
     if preload_app:
         _warm(server.app.wsgi())
+        # What the master loaded stays shared with the workers: the collector leaves it alone
+        # rather than touching (and so copying) every page of it in each worker.
+        gc.freeze()
 
 
 def post_worker_init(worker):
