@@ -606,7 +606,7 @@ def run_level(users: int, duration: float, sessions: list, login_urls: list[str]
            "seconds": elapsed, "rate": n / elapsed if elapsed else 0.0,
            "p50": pct(totals, 50), "p95": pct(totals, 95), "p99": pct(totals, 99),
            "server_requests": (ok[0]["server_requests"] if ok else 0),
-           "machine_busy": (busy1 - busy0) / elapsed if elapsed else 0.0,
+           "machine_busy": (busy1 - busy0) / elapsed if elapsed else 0.0, "loadavg": os.getloadavg()[0],
            "other_load": max(0.0, (busy1 - busy0 - ours) / elapsed) if elapsed else 0.0}
     for step in ("login", "auth", "launch", "page"):
         out["p50_" + step] = pct([x[step] * 1000 for x in ok], 50)
@@ -1541,6 +1541,20 @@ def render(report: dict) -> str:
              "minus the tool, platform and load generator), in cores: other sessions' test runs share this machine, "
              "and a level with other load above ~0.3 has slower latencies and rates than an idle machine would give. "
              "CPU-per-launch figures are per process and are not affected.")
+    loads = [x["loadavg"] for be in report["backends"] for x in be.get("launch", []) + (be.get("lti_floor") or {}).get(
+        "launch", []) if "loadavg" in x]
+    if loads:
+        L.append(f"- 1-minute load average (`uptime`): {report.get('load_start', float('nan')):.2f} when the run "
+                 f"started; {min(loads):.2f}-{max(loads):.2f} at the ends of the launch levels; "
+                 f"{report.get('load_end', float('nan')):.2f} at the end (2 cores: above ~2 the machine is shared "
+                 "with other work).")
+    L.append("- LTI floor (bench/lti_floor_app.py), per database, under the same gunicorn command and settings, "
+             "with a platform process of its own: a state cookie, PyJWT RS256 verification of the id_token "
+             "(aud, iss, exp, iat, sub, nonce required) against the platform's key fetched once per process, the "
+             "nonce kept once (INSERT into a table keyed by it, in the same kind of database as the tool: a SQLite "
+             "file or the same PostgreSQL server), a signed session cookie, 303, a small page that reads it. It "
+             "leaves out what the tool does on top: registrations and deployments, course, person, enrolment and "
+             "session rows, roles, CSRF, rate limits, the rendered programme page.")
     for n in report.get("notes_setup", []):
         L.append(f"- {n}")
     L.append("")
@@ -1552,7 +1566,7 @@ def render(report: dict) -> str:
              "`/s/<sid>/programme` (200): 3 tool requests and 1 platform request, a fresh OIDC state and nonce each "
              "time. Each virtual user is a learner of one course launching its course-home link "
              "(custom `npq_programme=NPQSL`). Bare floor: GET `/login` (302) → GET `/auth` (200) → POST `/launch` "
-             "(303) → GET `/page` (200), all 4 on the bare app. CPU columns are milliseconds of CPU per complete "
+             "(303) → GET `/page` (200), all 4 on the bare app; the LTI floor: the same 3 + 1 requests as the tool. CPU columns are milliseconds of CPU per complete "
              "launch: *server* = gunicorn master + workers (/proc utime+stime), *platform* = the platform process, "
              "*loadgen* = the load generator.\n")
     L.append(LAUNCH_HEADER)
@@ -1859,7 +1873,7 @@ def main() -> int:
 
     report = {"machine": machine_info(), "args": {k: v for k, v in vars(args).items()},
               "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"), "command": command,
-              "backends": [], "notes": [], "notes_setup": [], "source": ""}
+              "backends": [], "notes": [], "notes_setup": [], "source": "", "load_start": os.getloadavg()[0]}
     workroot = tempfile.mkdtemp(prefix="npq-bench-")
     if not args.keep:
         PROCS.cleanups.insert(0, lambda: shutil.rmtree(workroot, ignore_errors=True))
@@ -1990,6 +2004,7 @@ def main() -> int:
         watchdog.cancel()
         PROCS.stop_all()
     report["elapsed"] = time.time() - t_start
+    report["load_end"] = os.getloadavg()[0]
     report["notes"] += [
         "The platform process caches parsed RSA private keys (bench/platform_proc.py): uncached, "
         "lti1p3platform re-parses and re-validates its PEM key several times per id_token and per bearer-token "

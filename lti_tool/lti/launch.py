@@ -103,7 +103,6 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         platform = find_platform(issuer, client_id)
         if platform is None or not platform.is_active:
             platform_status_error(platform, issuer, client_id)
-        registration = to_registration(platform)
 
         state = "state-" + secrets.token_urlsafe(24)
         nonce = secrets.token_urlsafe(24)
@@ -124,7 +123,7 @@ class ToolOIDCLogin(FlaskOIDCLogin):
             "response_type": "id_token",
             "response_mode": "form_post",
             "prompt": "none",
-            "client_id": registration.get_client_id(),
+            "client_id": platform.client_id,
             "redirect_uri": launch_url,
             "state": state,
             "nonce": nonce,
@@ -133,7 +132,7 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         hint = self._get_request_param("lti_message_hint")
         if hint:
             params["lti_message_hint"] = hint
-        auth_url = registration.get_auth_login_url()
+        auth_url = platform.auth_login_url  # the registration's fields, without building pylti1p3's object
         return auth_url + ("&" if "?" in auth_url else "?") + urlencode(params)
 
     def set_state_cookie(self, response) -> None:
