@@ -6,7 +6,8 @@
 
 What it does: copies the application to a temp dir (so edits made to the working tree during the run do not
 change what is measured; --no-snapshot to skip), runs a bare Flask app (bench/bare_app.py) under the same
-gunicorn settings as the floor, then for each database (a fresh SQLite file; a throwaway PostgreSQL cluster
+gunicorn settings as the floor, then for each database the LTI floor (bench/lti_floor_app.py: state cookie,
+the same RS256 verification, the nonce kept once in the same database, with a platform of its own) and (a fresh SQLite file; a throwaway PostgreSQL cluster
 on 127.0.0.1 when the server binaries are on the machine) migrates it with `flask --app wsgi db upgrade`,
 starts the tool with `gunicorn -c gunicorn.conf.py --bind 127.0.0.1:PORT wsgi:app`, starts
 tests.platform_server.PlatformServer in a process of its own (bench/platform_proc.py), registers it in the
@@ -16,6 +17,8 @@ tool's database as tests/conftest.py's register() does, and measures:
   keep-alive client with a cookie jar per virtual user) at 1, 8 and 32 concurrent users after a warm-up:
   launches/s, p50/p95/p99, the tool's CPU per launch (utime+stime of the gunicorn master and workers from
   /proc), the platform's JWKS fetches, and the CPU the rest of the machine used meanwhile;
+- the first launches after a restart of the tool, with and without the warm-up at start-up;
+- on PostgreSQL, the statements (round trips) per request, from the server's log (log_statement = all);
 - the participant activity page's weight (HTML + stylesheets + scripts, as served and gzip-compressed);
 - the marking queue page for courses of 50 and 5,000 participants (rows seeded through the models);
 - autosave requests/s on one write-up (JSON pairs, consecutive versions);
@@ -23,7 +26,8 @@ tool's database as tests/conftest.py's register() does, and measures:
   delivered by `flask grades work` processes (4, then 1; the command's default 4 delivery threads each) and
   by bench/grade_worker.py threads running
   lti_tool.grades.delivery.deliver_due(); each score checked to arrive exactly once;
-- py-spy profiles (--gil) of the launches and grade delivery when their targets are missed (full run).
+- py-spy profiles (--gil) of the launches on each database, and of grade delivery when its target is missed
+  (full run).
 
 Only 127.0.0.1 traffic. Every process it starts is stopped at the end (also on Ctrl-C and on its own
 watchdog). It never edits the application; everything it writes is under bench/ and a temp directory.
