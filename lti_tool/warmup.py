@@ -45,8 +45,9 @@ def _compile_templates(app: Flask) -> int:
     return len(names)
 
 
-def warm_up(app: Flask) -> dict[str, float]:
-    """Do the first request's one-off work now; returns the seconds each step took."""
+def warm_up(app: Flask, rehearse_launch: bool = True) -> dict[str, float]:
+    """Do the first request's one-off work now; returns the seconds each step took. With
+    `rehearse_launch`, also a complete launch in a rolled-back transaction (lti_tool/rehearsal.py)."""
     from sqlalchemy.orm import configure_mappers
 
     from .assessment.service import assessments
@@ -73,6 +74,10 @@ def warm_up(app: Flask) -> dict[str, float]:
         step("fragments", lambda: [programme_fragment("activities/_framework.html", p) for p in programmes.values()])
     keystore = app.extensions["keystore"]
     step("keys", lambda: (keystore.current().private_key, keystore.jwks()))
+    if rehearse_launch:
+        from .rehearsal import rehearse
+
+        step("rehearsal", lambda: rehearse(app, programmes))  # says itself if it stopped early
     log.info("warm-up done in %.2fs: %s", sum(took.values()),
              ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in took.items()))
     return took

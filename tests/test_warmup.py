@@ -23,9 +23,28 @@ from .platform_server import PlatformServer
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_warm_up_does_the_first_requests_one_off_work(app):
-    took = warm_up(app)
-    assert set(took) >= {"imports", "packs", "assessment packs", "templates", "fragments", "keys"}
+def _row_counts(app) -> dict:
+    from sqlalchemy import func, select
+
+    from lti_tool.db import db
+    from lti_tool.models import Course, Deployment, Enrolment, LaunchSession, LaunchState, Person, Platform
+
+    with app.app_context():
+        counts = {m.__name__: db().scalar(select(func.count()).select_from(m))
+                  for m in (Platform, Deployment, Course, Person, Enrolment, LaunchState, LaunchSession)}
+        db().rollback()
+    return counts
+
+
+def test_warm_up_does_the_first_requests_one_off_work_and_writes_nothing(app, caplog):
+    before = _row_counts(app)
+    with caplog.at_level("INFO", logger="lti_tool"):
+        took = warm_up(app)
+    assert set(took) >= {"imports", "packs", "assessment packs", "templates", "fragments", "keys", "rehearsal"}
+    assert "rehearsal stopped" not in caplog.text  # the rehearsed launch answered as a real one
+    assert "lti launch: platform=" in caplog.text
+    # The rehearsal's platform, course, person and sessions were made in a transaction rolled back.
+    assert _row_counts(app) == before
     assert loader._load_cached.cache_info().currsize >= 1
     assert assessment_pack._load_cached.cache_info().currsize >= 1
     with app.app_context():
@@ -102,4 +121,4 @@ def test_preloaded_gunicorn_workers_launch_and_keep_nonces_single_use(app, tmp_p
             p.stop()
     logged = err_path.read_text()
     assert "warm-up done" in logged, logged[-2000:]
-    assert "Traceback" not in logged, logged[-3000:]
+    assert "Traceback" not in logged and "rehearsal stopped" not in logged, logged[-3000:]
