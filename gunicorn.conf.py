@@ -44,8 +44,13 @@ def post_worker_init(worker):
 
 
 def post_fork(server, worker):
-    # Database connections are never shared across processes: each worker opens its own.
+    # Database connections are never shared across processes: each worker opens its own, one of
+    # them now rather than during its first request.
     if preload_app:
         engine = getattr(server.app.wsgi(), "extensions", {}).get("db_engine")
         if engine is not None:
             engine.dispose(close=False)
+            try:
+                engine.connect().close()
+            except Exception:  # the database is not up yet: the first request connects
+                pass
