@@ -1522,7 +1522,7 @@ def render(report: dict) -> str:
     L.append(f"- `nproc`: {m['nproc']}; memory {m['mem']}; CPU: {m['cpu']}; kernel {m['kernel']}")
     L.append(f"- Python {m['python']}; {m['gunicorn']}; SQLite {m['sqlite']}"
              + (f"; {report['postgres']}" if report.get("postgres") else ""))
-    L.append(f"- Command: `{report['command']}` (from /work/main); the run took {report['elapsed'] / 60:.1f} min")
+    L.append(f"- Command: `{report['command']}` (from {ROOT}); the run took {report['elapsed'] / 60:.1f} min")
     L.append(f"- Application measured: source fingerprint {report['source']} (sha256 over lti_tool/, templates/, "
              f"config/, migrations/, wsgi.py, gunicorn.conf.py at the start of the run; the code was being edited by "
              f"others while the bench was written)")
