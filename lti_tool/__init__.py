@@ -123,10 +123,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(sandbox_bp)
 
     web.init_app(app)
-    from . import dates, wording
+    from . import dates, fragments, wording
 
     dates.init_app(app)
     wording.init_app(app)
+    fragments.init_app(app)
     from . import security
 
     security.init_app(app)

@@ -7,7 +7,7 @@ import time
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -17,12 +17,23 @@ from .security_models import RateCounter
 _TABLE = RateCounter.__table__
 
 
-def _increment(conn, key: str, window: int, expires_at: datetime) -> int:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(_TABLE).values(key=key, window=window, count=1, expires_at=expires_at)
-    stmt = stmt.on_conflict_do_update(index_elements=["key", "window"],
+def _build_upsert(dialect_name: str):
+    insert = pg_insert if dialect_name == "postgresql" else sqlite_insert
+    stmt = insert(_TABLE).values(key=bindparam("key"), window=bindparam("window"), count=1,
+                                 expires_at=bindparam("expires_at"))
+    return stmt.on_conflict_do_update(index_elements=["key", "window"],
                                       set_={"count": _TABLE.c.count + 1}).returning(_TABLE.c.count)
-    return conn.execute(stmt).scalar_one()
+
+
+# Built once per dialect: every OIDC login counts one (building it per call cost more than running it).
+_UPSERTS = {name: _build_upsert(name) for name in ("postgresql", "sqlite")}
+
+
+def _increment(conn, key: str, window: int, expires_at: datetime) -> int:
+    stmt = _UPSERTS.get(conn.dialect.name)
+    if stmt is None:
+        stmt = _build_upsert(conn.dialect.name)
+    return conn.execute(stmt, {"key": key, "window": window, "expires_at": expires_at}).scalar_one()
 
 
 def hit(key: str, limit: int, per_seconds: int) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -286,11 +288,23 @@ def _stamp(root: Path) -> tuple:
     return tuple((str(p), p.stat().st_mtime_ns) for p in sorted(root.glob("*/*.yaml")))
 
 
+_stamp_lock = threading.Lock()
+_last_stamp: dict[str, tuple[float, tuple]] = {}
+
+
 def load_assessments(root: str | Path) -> dict[str, AssessmentConfig]:
     """The valid assessment configurations, by programme code; re-read when a pack file changes.
-    A broken assessment.yaml is logged and left out (the rest of the tool keeps working)."""
-    root = Path(root)
-    return _load_cached(str(root), _stamp(root))
+    A broken assessment.yaml is logged and left out (the rest of the tool keeps working).
+    The files are looked at at most once a second, as the programme packs are (content/loader.py):
+    the programme page asks on every request."""
+    key = str(root)
+    now = time.monotonic()
+    with _stamp_lock:
+        seen = _last_stamp.get(key)
+        if seen is None or now - seen[0] > 1.0:
+            seen = (now, _stamp(Path(root)))
+            _last_stamp[key] = seen
+        return _load_cached(key, seen[1])
 
 
 def content_check_lines(root: str | Path) -> tuple[list[str], list[Problem]]:

@@ -20,7 +20,7 @@ from flask import current_app, request
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import and_, bindparam, delete, select
 
 from ..db import db, utcnow
 from ..tokens import digest
@@ -103,7 +103,6 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         platform = find_platform(issuer, client_id)
         if platform is None or not platform.is_active:
             platform_status_error(platform, issuer, client_id)
-        registration = to_registration(platform)
 
         state = "state-" + secrets.token_urlsafe(24)
         nonce = secrets.token_urlsafe(24)
@@ -124,7 +123,7 @@ class ToolOIDCLogin(FlaskOIDCLogin):
             "response_type": "id_token",
             "response_mode": "form_post",
             "prompt": "none",
-            "client_id": registration.get_client_id(),
+            "client_id": platform.client_id,
             "redirect_uri": launch_url,
             "state": state,
             "nonce": nonce,
@@ -133,7 +132,7 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         hint = self._get_request_param("lti_message_hint")
         if hint:
             params["lti_message_hint"] = hint
-        auth_url = registration.get_auth_login_url()
+        auth_url = platform.auth_login_url  # the registration's fields, without building pylti1p3's object
         return auth_url + ("&" if "?" in auth_url else "?") + urlencode(params)
 
     def set_state_cookie(self, response) -> None:
@@ -142,11 +141,16 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         response.set_cookie(name, value, max_age=ttl, path="/lti/", **_cookie_kwargs())
 
 
-_FIND_DEPLOYMENT = select(Deployment).where(Deployment.platform_id == bindparam("platform_id"),
-                                            Deployment.deployment_id == bindparam("deployment_id"))
+# The platform of a launch and the deployment its token names, in one round trip.
+_PLATFORM_AND_DEPLOYMENT = (
+    select(Platform, Deployment)
+    .outerjoin(Deployment, and_(Deployment.platform_id == Platform.id,
+                                Deployment.deployment_id == bindparam("deployment_id")))
+    .where(Platform.issuer == bindparam("issuer"), Platform.client_id == bindparam("client_id")))
 _states = LaunchState.__table__
-_FIND_STATE = select(_states).where(_states.c.state == bindparam("state"))
-_CONSUME_STATE = delete(_states).where(_states.c.state == bindparam("state"), _states.c.nonce == bindparam("nonce"))
+# Read and consumed in one statement (one round trip fewer than a SELECT then a DELETE). A launch
+# that fails afterwards rolls the DELETE back with the rest of its transaction, as before.
+_TAKE_STATE = delete(_states).where(_states.c.state == bindparam("state")).returning(*_states.c)
 
 
 class ToolMessageLaunch(FlaskMessageLaunch):
@@ -157,6 +161,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         super().__init__(req, DatabaseToolConf(), cookie_service=FlaskCookieService(req))
         self.platform: Platform | None = None
         self.deployment: Deployment | None = None
+        self._deployment_row: Deployment | None = None
         self._state_row = None  # the LaunchState row (a Core row)
         self.cookieless = False
         self.storage_target: str | None = None  # the platform's storage frame, offered at login
@@ -194,7 +199,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         state = request.form.get("state")
         if not state:
             raise StateError("The launch has no state parameter.")
-        row = db().connection().execute(_FIND_STATE, {"state": state}).first()
+        # Of two requests racing with the same state, one takes the row: the other waits on its
+        # lock until this launch's transaction commits, then finds nothing.
+        row = db().connection().execute(_TAKE_STATE, {"state": state}).first()
         if row is None:
             raise StateError("The launch state is unknown: it was already used, or never issued.")
         if row.expires_at < utcnow():
@@ -232,7 +239,11 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if not isinstance(issuer, str) or not issuer or len(issuer) > 500 or len(client_id) > 255 \
                 or "\x00" in issuer + client_id:
             raise InvalidToken("The token has no valid iss or aud.")
-        platform = find_platform(issuer, client_id)
+        deployment_id = body.get(CLAIM + "deployment_id")
+        found = db().execute(_PLATFORM_AND_DEPLOYMENT, {
+            "issuer": issuer, "client_id": client_id,
+            "deployment_id": deployment_id if isinstance(deployment_id, str) else ""}).first()
+        platform, self._deployment_row = found if found is not None else (None, None)
         if platform is None or not platform.is_active:
             platform_status_error(platform, issuer, client_id)
         if platform.id != self._state_row.platform_id:
@@ -293,18 +304,15 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         row = self._state_row
         if not nonce or nonce != row.nonce:
             raise StateError("The token's nonce is not the one issued with this state.")
-        # Consumed in one statement: of two requests racing with the same token, one wins (the
-        # row lock holds the other until this launch's transaction commits, with its session).
-        used = db().connection().execute(_CONSUME_STATE, {"state": row.state, "nonce": nonce}).rowcount
-        if used != 1:
-            raise StateError("This launch was already used (replayed nonce).")
+        # The state row holding this nonce was deleted by validate_state in this transaction: a
+        # replay of the token finds no state.
         return self
 
     def validate_deployment(self):
         deployment_id = self._jwt["body"].get(CLAIM + "deployment_id")
         if not deployment_id or not isinstance(deployment_id, str):
             raise InvalidToken("The token has no deployment_id.")
-        row = db().scalar(_FIND_DEPLOYMENT, {"platform_id": self.platform.id, "deployment_id": deployment_id})
+        row = self._deployment_row  # read with the platform (validate_registration)
         if row is None:
             accept = get_setting("AUTO_ACCEPT_NEW_DEPLOYMENTS")
             row = Deployment(platform_id=self.platform.id, deployment_id=deployment_id,

@@ -1,0 +1,124 @@
+"""Start-up work (lti_tool/warmup.py) and gunicorn's preloaded workers (gunicorn.conf.py): the first
+person after a deploy meets a warm worker, and every launch check still holds across workers."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from lti_tool import fragments
+from lti_tool.assessment import pack as assessment_pack
+from lti_tool.content import loader
+from lti_tool.warmup import warm_up
+
+from .browser import Browser, forms
+from .conftest import learner, register
+from .platform_server import PlatformServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _row_counts(app) -> dict:
+    from sqlalchemy import func, select
+
+    from lti_tool.db import db
+    from lti_tool.models import Course, Deployment, Enrolment, LaunchSession, LaunchState, Person, Platform
+
+    with app.app_context():
+        counts = {m.__name__: db().scalar(select(func.count()).select_from(m))
+                  for m in (Platform, Deployment, Course, Person, Enrolment, LaunchState, LaunchSession)}
+        db().rollback()
+    return counts
+
+
+def test_warm_up_does_the_first_requests_one_off_work_and_writes_nothing(app, caplog):
+    before = _row_counts(app)
+    with caplog.at_level("INFO", logger="lti_tool"):
+        took = warm_up(app)
+    assert set(took) >= {"imports", "packs", "assessment packs", "templates", "fragments", "keys", "rehearsal"}
+    assert "rehearsal stopped" not in caplog.text  # the rehearsed launch answered as a real one
+    assert "lti launch: platform=" in caplog.text
+    # The rehearsal's platform, course, person and sessions were made in a transaction rolled back.
+    assert _row_counts(app) == before
+    assert loader._load_cached.cache_info().currsize >= 1
+    assert assessment_pack._load_cached.cache_info().currsize >= 1
+    with app.app_context():
+        from lti_tool.content import catalogue
+
+        programmes = catalogue()
+    # Every programme's framework section is rendered, for the pack now loaded.
+    for code, programme in programmes.items():
+        cached = fragments._cache[("activities/_framework.html", code)]
+        assert cached[0] is programme and 'id="framework"' in cached[1]
+    compiled = {name for (_, name) in app.jinja_env.cache.keys()}
+    assert {"activities/programme.html", "lti/error.html", "base.html"} <= compiled
+
+
+def test_programme_page_shows_the_cached_framework_section(platform):
+    page = Browser().launch(platform, learner())
+    assert page.status_code == 200
+    assert 'id="framework"' in page.text and "Learn that" in page.text
+    # Rendered once, shown to the next person as it is.
+    again = Browser().launch(platform, learner(name="Ben Okafor"))
+    section = page.text[page.text.index('<section class="module" aria-labelledby="framework">'):]
+    assert section.split("</section>")[0] in again.text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _up(base: str) -> bool:
+    try:
+        return requests.get(base + "/healthz", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def test_preloaded_gunicorn_workers_launch_and_keep_nonces_single_use(app, tmp_path):
+    """gunicorn with its real configuration (the app loaded and warmed up in the master, workers
+    forked from it): launches on new connections reach both workers, each opening its own database
+    connections; a replayed launch is refused by whichever worker it reaches."""
+    env = {**os.environ, "NPQ_CONFIG": "test", "DATABASE_URL": app.config["DATABASE_URL"],
+           "KEYS_DIR": app.config["KEYS_DIR"], "SECRET_KEY": app.config["SECRET_KEY"],
+           "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2"}
+    port = _free_port()
+    err_path = tmp_path / "err.log"
+    with open(tmp_path / "out.log", "w") as out, open(err_path, "w") as err:
+        gunicorn = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+                                     "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env,
+                                    stdout=out, stderr=err)
+    base = f"http://127.0.0.1:{port}"
+    p = None
+    try:
+        deadline = time.time() + 60
+        while not _up(base) and time.time() < deadline:
+            time.sleep(0.2)
+        p = PlatformServer(base)
+        register(app, p)
+        for n in range(6):  # a new browser (new connections) each time
+            page = Browser().launch(p, learner(name=f"Person{n} Tester"))
+            assert page.status_code == 200, page.text[:500]
+            assert 'id="framework"' in page.text
+        browser = Browser()
+        args = browser.begin_login(p, learner())
+        form = forms(browser.http.get(p.issuer + "/auth", params=args).text)[0]
+        first = browser.http.post(form.action, data=form.fields, allow_redirects=False)
+        assert first.status_code == 303
+        replays = [browser.http.post(form.action, data=form.fields, allow_redirects=False) for _ in range(4)]
+        assert all(r.status_code == 400 and "already used" in r.text for r in replays)
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(20)
+        if p is not None:
+            p.stop()
+    logged = err_path.read_text()
+    assert "warm-up done" in logged, logged[-2000:]
+    assert "Traceback" not in logged and "rehearsal stopped" not in logged, logged[-3000:]
