@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
+from ..assessment.schedules import word_cap_for
 from .outline import TO_BE_CONFIRMED, facts_table, source_urls
 
 
@@ -201,7 +202,7 @@ def assessment_yaml(row: dict) -> Optional[str]:
 title: "Case-study assessment"
 summary: {q(summary)}
 course_identifier: {row['course_identifier']}
-word_cap: {row['word_limit']}            # {row['assessment']} (source: {row['sources'][0]})
+word_cap: {word_cap_for(row['course_identifier'], row['kind'])}            # the tool's limit for this NPQ; DfE's course page: {row['assessment']} (source: {row['sources'][0]})
 window_days: 8            # the provider's window, to be confirmed by the provider before it is shown
 questions:
   - id: problem
