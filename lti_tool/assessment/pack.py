@@ -9,7 +9,6 @@ import json
 import logging
 import re
 import threading
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any, Optional
 import yaml
 from jsonschema import Draft202012Validator
 
-from ..content.loader import Problem, _line_of, _path_text, check_pack, pack_folders
+from ..content.loader import Problem, _line_of, _path_text, check_pack, pack_folders, pack_stamp
 from ..content.model import Programme
 from .schedules import declaration_types, word_cap_for
 
@@ -284,27 +283,16 @@ def _load_cached(root: str, stamp: tuple) -> dict[str, AssessmentConfig]:
     return configs
 
 
-def _stamp(root: Path) -> tuple:
-    return tuple((str(p), p.stat().st_mtime_ns) for p in sorted(root.glob("*/*.yaml")))
-
-
-_stamp_lock = threading.Lock()
-_last_stamp: dict[str, tuple[float, tuple]] = {}
+_parse_lock = threading.Lock()
 
 
 def load_assessments(root: str | Path) -> dict[str, AssessmentConfig]:
-    """The valid assessment configurations, by programme code; re-read when a pack file changes.
-    A broken assessment.yaml is logged and left out (the rest of the tool keeps working).
-    The files are looked at at most once a second, as the programme packs are (content/loader.py):
-    the programme page asks on every request."""
-    key = str(root)
-    now = time.monotonic()
-    with _stamp_lock:
-        seen = _last_stamp.get(key)
-        if seen is None or now - seen[0] > 1.0:
-            seen = (now, _stamp(Path(root)))
-            _last_stamp[key] = seen
-        return _load_cached(key, seen[1])
+    """The valid assessment configurations, by programme code; re-read when a pack file changes
+    (the same stamp as the programme packs, looked at most once a second: the programme page asks
+    on every request). A broken assessment.yaml is logged and left out (the rest keeps working)."""
+    stamp = pack_stamp(root)
+    with _parse_lock:
+        return _load_cached(str(root), stamp)
 
 
 def content_check_lines(root: str | Path) -> tuple[list[str], list[Problem]]:

@@ -385,12 +385,13 @@ def _stamp(root: Path) -> tuple:  # noqa: D401
 
 
 _stamp_lock = threading.Lock()
+_parse_lock = threading.Lock()
 _last_stamp: dict[str, tuple[float, tuple]] = {}
 
 
-def load_programmes(root: str | Path) -> dict[str, Programme]:
-    """The packs under root, parsed once and re-read when a file changes (checked at most once a
-    second; one thread parses while the others wait)."""
+def pack_stamp(root: str | Path) -> tuple:
+    """The pack files' names and change times, looked at most once a second: what a cache of
+    anything read from the packs is keyed on (programmes here, assessments in assessment/pack.py)."""
     key = str(root)
     now = time.monotonic()
     with _stamp_lock:
@@ -398,4 +399,12 @@ def load_programmes(root: str | Path) -> dict[str, Programme]:
         if seen is None or now - seen[0] > 1.0:
             seen = (now, _stamp(Path(root)))
             _last_stamp[key] = seen
-        return _load_cached(key, seen[1])
+        return seen[1]
+
+
+def load_programmes(root: str | Path) -> dict[str, Programme]:
+    """The packs under root, parsed once and re-read when a file changes (one thread parses while
+    the others wait)."""
+    stamp = pack_stamp(root)
+    with _parse_lock:
+        return _load_cached(str(root), stamp)
