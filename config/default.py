@@ -101,11 +101,6 @@ ADMIN_REQUIRE_TOTP = True
 ADMIN_SESSION_HOURS = 8
 # ... and after this long without a request.
 ADMIN_IDLE_MINUTES = 30
-# /lti/login per client address (it is anonymous and stores a login state). Sized for a whole
-# school, or a trust's schools, behind one NAT address launching within the same minute: 1,000
-# launches plus a fifth for retries and the new-window fallback; one address flooding logins is
-# held to 20 a second.
-LOGIN_RATE_LIMIT = "1200/60"
 
 # A platform whose key set cannot be fetched (down, slow, not JSON) is not asked again for this
 # many seconds: launches meanwhile use the key set cached before, or fail at once with the clear

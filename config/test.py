@@ -16,6 +16,3 @@ OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True
 REGISTRATION_RATE_LIMIT = "10000/600"
 # Most tests sign admins in with a password; the 2FA tests turn this on themselves.
 ADMIN_REQUIRE_TOTP = False
-# Every test (and the bench, which runs this configuration) logs in from 127.0.0.1: the login
-# rate-limit test sets its own small limit and address.
-LOGIN_RATE_LIMIT = "1000000/60"

@@ -16,7 +16,7 @@ from .extensions import csrf  # noqa: F401  (older imports take it from here)
 _PLAIN_ENV = ("DATABASE_URL", "SECRET_KEY", "KEYS_DIR", "CONTENT_PACKS_DIR", "PROXY_COUNT",
               "DB_PING_AFTER_IDLE_SECONDS", "SANDBOX_ENABLED", "DEMO_DATA", "AUTO_ACTIVATE_REGISTRATIONS",
               "AUTO_ACCEPT_NEW_DEPLOYMENTS", "OPEN_DYNAMIC_REGISTRATION", "REQUIRE_HTTPS_PLATFORM_URLS",
-              "OUTBOUND_ALLOW_PRIVATE_ADDRESSES", "RATE_LIMITS_ENABLED", "LOGIN_RATE_LIMIT",
+              "OUTBOUND_ALLOW_PRIVATE_ADDRESSES", "RATE_LIMITS_ENABLED",
               "REGISTRATION_RATE_LIMIT", "ADMIN_REQUIRE_TOTP", "DEFAULT_PROGRAMME")
 
 
@@ -123,8 +123,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(sandbox_bp)
 
     web.init_app(app)
-    from . import dates, fragments, wording
+    from . import dates, fragments, urls, wording
 
+    urls.init_app(app)
     dates.init_app(app)
     wording.init_app(app)
     fragments.init_app(app)

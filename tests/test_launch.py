@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lti_tool.models import DISABLED, PENDING, Deployment, Enrolment, LaunchSession, LaunchState, Person, Platform
 from lti_tool.sandbox.platform import decode_claims_unverified
@@ -93,14 +93,35 @@ def test_unknown_kid_triggers_one_refetch(platform, browser):
     assert platform.received.jwks_fetches == 2
 
 
-def test_state_and_nonce_are_stored_server_side_and_consumed(platform, browser, dbs):
+def test_login_stores_nothing_and_the_launch_records_its_state_once(platform, browser, dbs):
+    rows = lambda: dbs.scalar(select(func.count()).select_from(LaunchState))  # noqa: E731
+    before = rows()
     args = browser.begin_login(platform, learner())
-    row = dbs.get(LaunchState, args["state"])
-    assert row is not None and row.nonce == args["nonce"]
+    dbs.expire_all()
+    assert rows() == before  # an anonymous login writes nothing: its state is signed, not stored
+    state_id = args["state"].split("~", 1)[0]
+    assert dbs.get(LaunchState, state_id) is None
     launch = platform.authorize(args)
     assert browser.post_launch(launch["launch_url"], launch["id_token"], launch["state"]).status_code == 200
     dbs.expire_all()
-    assert dbs.get(LaunchState, args["state"]) is None
+    used = dbs.get(LaunchState, state_id)
+    assert used is not None and used.nonce == args["nonce"] and used.platform_id == platform.db_id
+    assert rows() == before + 1
+
+
+def test_tampered_or_expired_state_is_refused(app, platform, browser, monkeypatch):
+    args = browser.begin_login(platform, learner())
+    launch = platform.authorize(args)
+    state_id, signed = launch["state"].split("~", 1)
+    # Another platform ID or nonce cannot be written into the state: its signature breaks.
+    tampered = state_id + "~" + signed[:10] + ("A" if signed[10] != "A" else "B") + signed[11:]
+    _refused(browser.post_launch(launch["launch_url"], launch["id_token"], tampered), 400, "unknown")
+    # Nor can another state's signed part be put under this state's ID (the ID is signed too).
+    other = browser.begin_login(platform, learner())["state"].split("~", 1)[1]
+    _refused(browser.post_launch(launch["launch_url"], launch["id_token"], state_id + "~" + other), 400, "unknown")
+    monkeypatch.setitem(app.config, "LAUNCH_STATE_TTL_SECONDS", 1)
+    time.sleep(2.1)
+    _refused(browser.post_launch(launch["launch_url"], launch["id_token"], launch["state"]), 400, "expired")
 
 
 # ---------------------------------------------------------------------------------------

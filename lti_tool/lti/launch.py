@@ -2,8 +2,10 @@
 
 pylti1p3 gives the OIDC login, JWT parsing, message validators and the registration objects. The
 tool closes the library's gaps here:
-- state and nonce live in the database (several workers, several machines), bound to the browser
-  by a cookie, and are consumed in one statement, so a nonce works exactly once;
+- the login stores nothing: its state carries the nonce and the platform, signed with the tool's
+  secret and timed (lti/state.py), and is bound to the browser by a cookie; the launch records the
+  state as used, in the database that every worker and machine shares, in the statement that
+  checks it was not used before, so a state and its nonce work exactly once;
 - the signature is checked with aud, iss, exp and iat required and a small leeway for clock skew,
   and `azp` checked when present or when there are several audiences;
 - the platform's key set is cached in the database and re-fetched once on an unknown kid.
@@ -11,8 +13,6 @@ tool closes the library's gaps here:
 from __future__ import annotations
 
 import logging
-import secrets
-from datetime import timedelta
 from urllib.parse import urlencode
 
 import jwt
@@ -20,11 +20,10 @@ from flask import current_app, request
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
-from sqlalchemy import and_, bindparam, delete, select
+from sqlalchemy import and_, bindparam, select
 
 from ..db import db, utcnow
-from ..tokens import digest
-from ..models import ACTIVE, DISABLED, PENDING, Deployment, LaunchState, Platform
+from ..models import ACTIVE, DISABLED, PENDING, Deployment, Platform
 from ..settings import get_setting
 from .errors import (
     CookiesBlocked,
@@ -38,12 +37,13 @@ from .errors import (
 from .cross_site import explain, insecure_cross_site
 from .deep_linking import DeepLinkSettingsError, check_settings
 from .platform_keys import platform_public_key
+from .state import IssuedState, binding_matches, issue, mark_used, read, was_used
 from .tool_config import DatabaseToolConf, find_platform, to_registration
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_MESSAGES = {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
-STATE_COOKIE_PREFIX = "lti_state_"
+STATE_COOKIE_PREFIX = "lti_state_"  # + the state's ID
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 # What a launch that cannot work across sites over http fails to do (cross_site.explain).
@@ -74,9 +74,6 @@ def platform_status_error(platform: Platform | None, issuer: str, client_id: str
         )
 
 
-_INSERT_STATE = LaunchState.__table__.insert()
-
-
 class ToolOIDCLogin(FlaskOIDCLogin):
     """Third-party initiated login: store state + nonce server-side, bind them to this browser."""
 
@@ -104,19 +101,12 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         if platform is None or not platform.is_active:
             platform_status_error(platform, issuer, client_id)
 
-        state = "state-" + secrets.token_urlsafe(24)
-        nonce = secrets.token_urlsafe(24)
-        binding = secrets.token_urlsafe(24)
-        ttl = current_app.config["LAUNCH_STATE_TTL_SECONDS"]
         self.storage_target = (self._get_request_param("lti_storage_target") or "")[:100] or None
         self.platform = platform
-        now = utcnow()
-        db().connection().execute(_INSERT_STATE, {
-            "state": state, "nonce": nonce, "platform_id": platform.id, "browser_binding": digest(binding),
-            "storage_target": self.storage_target, "created_at": now, "expires_at": now + timedelta(seconds=ttl)})
-        db().commit()
-        self.state, self.binding = state, binding
-        self.state_cookie = (STATE_COOKIE_PREFIX + state, binding)
+        issued, self.binding = issue(platform.id, self.storage_target)
+        self.state = issued.state
+        self.state_cookie = (STATE_COOKIE_PREFIX + issued.id, self.binding)
+        nonce = issued.nonce
 
         params = {
             "scope": "openid",
@@ -125,7 +115,7 @@ class ToolOIDCLogin(FlaskOIDCLogin):
             "prompt": "none",
             "client_id": platform.client_id,
             "redirect_uri": launch_url,
-            "state": state,
+            "state": self.state,
             "nonce": nonce,
             "login_hint": self._get_request_param("login_hint"),
         }
@@ -147,10 +137,6 @@ _PLATFORM_AND_DEPLOYMENT = (
     .outerjoin(Deployment, and_(Deployment.platform_id == Platform.id,
                                 Deployment.deployment_id == bindparam("deployment_id")))
     .where(Platform.issuer == bindparam("issuer"), Platform.client_id == bindparam("client_id")))
-_states = LaunchState.__table__
-# Read and consumed in one statement (one round trip fewer than a SELECT then a DELETE). A launch
-# that fails afterwards rolls the DELETE back with the rest of its transaction, as before.
-_TAKE_STATE = delete(_states).where(_states.c.state == bindparam("state")).returning(*_states.c)
 
 
 class ToolMessageLaunch(FlaskMessageLaunch):
@@ -162,7 +148,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self.platform: Platform | None = None
         self.deployment: Deployment | None = None
         self._deployment_row: Deployment | None = None
-        self._state_row = None  # the LaunchState row (a Core row)
+        self._state: IssuedState | None = None  # the login's state, read from the launch
         self.cookieless = False
         self.storage_target: str | None = None  # the platform's storage frame, offered at login
 
@@ -199,29 +185,25 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         state = request.form.get("state")
         if not state:
             raise StateError("The launch has no state parameter.")
-        # Of two requests racing with the same state, one takes the row: the other waits on its
-        # lock until this launch's transaction commits, then finds nothing.
-        row = db().connection().execute(_TAKE_STATE, {"state": state}).first()
-        if row is None:
-            raise StateError("The launch state is unknown: it was already used, or never issued.")
-        if row.expires_at < utcnow():
-            raise StateError("The launch state has expired.")
-        binding = request.cookies.get(STATE_COOKIE_PREFIX + state)
+        issued = read(state)  # its signature and age: nothing is read from the database yet
+        binding = request.cookies.get(STATE_COOKIE_PREFIX + issued.id)
         self.cookieless = False
-        self.storage_target = row.storage_target
-        if binding is None and row.storage_target:
+        self.storage_target = issued.storage_target
+        if binding is None and issued.storage_target:
             # No cookie: the binding may come from the platform's storage (lti.get_data).
             binding = request.form.get("lti_storage_binding")
             if binding is None:
-                raise NeedsPlatformStorage(row)
+                raise NeedsPlatformStorage(issued)
             self.cookieless = True
         if binding is None:
             if insecure_cross_site():
                 raise explain(LAUNCH_ACTION)
+            if was_used(issued):  # the launch posted again (Back, or a replay): its cookie is gone
+                raise StateError("The launch state is unknown: it was already used, or never issued.")
             raise CookiesBlocked("The state cookie set at login was not sent back.")
-        if not secrets.compare_digest(digest(binding), row.browser_binding):
+        if not binding_matches(issued, binding):
             raise StateError("The launch state does not belong to this browser.")
-        self._state_row = row
+        self._state = issued
         return self
 
     def get_client_id(self) -> str:
@@ -246,7 +228,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         platform, self._deployment_row = found if found is not None else (None, None)
         if platform is None or not platform.is_active:
             platform_status_error(platform, issuer, client_id)
-        if platform.id != self._state_row.platform_id:
+        if platform.id != self._state.platform_id:
             raise StateError("The launch comes from a different registration than its login.")
         self.platform = platform
         # The registration pylti1p3 needs later (deep linking, services), from the row found above.
@@ -301,11 +283,13 @@ class ToolMessageLaunch(FlaskMessageLaunch):
 
     def validate_nonce(self):
         nonce = self._jwt["body"].get("nonce")
-        row = self._state_row
-        if not nonce or nonce != row.nonce:
+        if not nonce or nonce != self._state.nonce:
             raise StateError("The token's nonce is not the one issued with this state.")
-        # The state row holding this nonce was deleted by validate_state in this transaction: a
-        # replay of the token finds no state.
+        # Only now, with the token's signature checked, is anything written: the state is recorded
+        # as used in this launch's transaction. Of two requests racing with the same state, one
+        # records it; the other waits on its row lock until that launch commits, then finds it used.
+        if not mark_used(self._state):
+            raise StateError("The launch state is unknown: it was already used, or never issued.")
         return self
 
     def validate_deployment(self):
@@ -358,7 +342,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
 class NeedsPlatformStorage(Exception):
     """The state cookie is missing but the platform offers storage: fetch the binding from it."""
 
-    def __init__(self, row: LaunchState):
+    def __init__(self, row: IssuedState):
         super().__init__("binding is in platform storage")
         self.row = row
 

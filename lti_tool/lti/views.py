@@ -8,7 +8,6 @@ from flask_wtf.csrf import generate_csrf
 
 from ..auth import remember_launch
 from ..permissions import public
-from ..web import rate_limited
 from ..core.views import destination
 from ..security import learn_origins, platform_origins
 from .context import TIME_ZONE_PARAMETER, open_session
@@ -18,7 +17,9 @@ from ..db import db
 from ..models import Platform
 from ..security import origin_of
 from .cross_site import explain, insecure_cross_site
-from .launch import LAUNCH_ACTION, NeedsPlatformStorage, ToolMessageLaunch, ToolOIDCLogin, storage_key
+from .launch import (LAUNCH_ACTION, STATE_COOKIE_PREFIX, NeedsPlatformStorage, ToolMessageLaunch, ToolOIDCLogin,
+                     storage_key)
+from .state import state_id
 from .registration import SCOPES, TOOL_NAME, ToolRegistration
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,8 @@ def launch_failed(exc: LaunchError):
 @bp.route("/login", methods=["GET", "POST"])
 @public  # platforms and browsers call it; signatures and state are its checks
 def login():
-    # Anonymous, and writes a state row: bounded per client address.
-    request.values  # noqa: B018  (an oversized body is refused, 413, before it counts or stores anything)
-    if (refused := rate_limited("login", "LOGIN_RATE_LIMIT")) is not None:
-        return refused
+    # Anonymous, so it writes nothing: its state is signed, not stored (lti/state.py).
+    request.values  # noqa: B018  (an oversized body is refused, 413, before anything else)
     insecure = insecure_cross_site()
     if insecure and not request.values.get("lti_storage_target"):
         # Nothing can carry the state to the launch (Moodle offers no platform storage): say so
@@ -94,7 +93,7 @@ def launch():
         generate_csrf()  # now, while the session changes anyway: the first page then leaves it as it is
         response = redirect(target, code=303)
     # The state cookie has done its job.
-    response.delete_cookie("lti_state_" + request.form.get("state", ""), path="/lti/")
+    response.delete_cookie(STATE_COOKIE_PREFIX + state_id(request.form.get("state", "")), path="/lti/")
     return response
 
 

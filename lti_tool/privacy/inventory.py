@@ -130,7 +130,7 @@ table("page_ticket", retention=SESSION, other=[(("id", "session_id", "expires_at
       "A one-time ticket of a launch session (hashed): nothing about the person beyond the session it opens.")])
 table("launch_state", retention=SESSION, other=[(
     ("state", "nonce", "platform_id", "browser_binding", "storage_target", "created_at", "expires_at"),
-    "OIDC login state between /lti/login and /lti/launch, before anyone is identified; used once.")])
+    "OIDC login states that a launch has used (the login itself stores nothing), kept until the state would have expired so that it works once.")])
 
 # -- work -----------------------------------------------------------------------------------------
 
