@@ -16,7 +16,7 @@ from flask import Flask, abort, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from . import cookieless
-from .db import db, utcnow
+from .db import begin_reading, db, utcnow
 from .lti.context import LaunchContext, context_from_row
 from sqlalchemy import bindparam, select
 
@@ -156,6 +156,8 @@ def init_app(app: Flask) -> None:
     @app.url_value_preprocessor
     def _pull_sid(endpoint, values):
         if values and "sid" in values:
+            if getattr(app.view_functions.get(endpoint), "reads_only", False):
+                begin_reading()
             g.ctx = _load(values.pop("sid"))
 
     sid_endpoints: set[str] = set()

@@ -149,5 +149,21 @@ def db() -> Session:
     return current_app.extensions["db_session"]()
 
 
+def reads_only(view):
+    """Marks a view that only reads: see `begin_reading`."""
+    view.reads_only = True
+    return view
+
+
+def begin_reading() -> None:
+    """Run this request's statements without a transaction around them: on PostgreSQL a page that
+    only reads saves the BEGIN and ROLLBACK round trips (a third of a programme page's). Each
+    statement still sees committed data; a single-statement write (a session's last-seen time)
+    commits by itself. Only where the session has not started yet."""
+    session = db()
+    if not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def engine() -> Engine:
     return current_app.extensions["db_engine"]

@@ -12,7 +12,7 @@ from ..permissions import current_context, launch_required, require_item
 from ..content import Activity, Programme, catalogue
 from ..content.coverage import activities_by_unit
 from .. import dates
-from ..db import db
+from ..db import db, reads_only
 from ..grades.delivery import kick
 from ..grades.outbox import enqueue_score
 from sqlalchemy import bindparam, select
@@ -56,6 +56,7 @@ _WRITEUP_STATUS = select(WriteupDoc.template_ref, WriteupDoc.status).where(
 
 
 @bp.get("/s/<sid>/programme")
+@reads_only
 @launch_required(PARTICIPANT, TUTOR, COURSE_ADMIN)  # mentors have their mentees page
 def programme_home():
     ctx = current_context()

@@ -13,7 +13,7 @@ from ..security import learn_origins, platform_origins
 from .context import TIME_ZONE_PARAMETER, open_session
 from .. import cookieless
 from .errors import LaunchError
-from ..db import db
+from ..db import begin_reading, db
 from ..models import Platform
 from ..security import origin_of
 from .cross_site import explain, insecure_cross_site
@@ -38,6 +38,7 @@ def launch_failed(exc: LaunchError):
 def login():
     # Anonymous, so it writes nothing: its state is signed, not stored (lti/state.py).
     request.values  # noqa: B018  (an oversized body is refused, 413, before anything else)
+    begin_reading()
     insecure = insecure_cross_site()
     if insecure and not request.values.get("lti_storage_target"):
         # Nothing can carry the state to the launch (Moodle offers no platform storage): say so
