@@ -1,4 +1,5 @@
-"""`flask` commands: database, admins, platforms and deployments, keys."""
+"""`flask` commands: database, admins, platforms and deployments, keys; register_commands adds the
+groups that live with their area (content, grades, data)."""
 from __future__ import annotations
 
 import os
@@ -289,128 +290,9 @@ def quickstart_setup():
         click.echo(f"Admin sign-in: user 'admin', password in {password_file}")
 
 
-content_cli = AppGroup("content", help="Programme packs (frameworks, modules, activities).")
-
-
-@content_cli.command("check")
-@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
-def content_check(folder):
-    """Check every pack in FOLDER (default: the configured packs) against the schema."""
-    from .assessment.pack import content_check_lines
-    from .content import check_all
-    from .content.report import programme_problems, programme_report
-
-    root = Path(folder or current_app.config["CONTENT_PACKS_DIR"])
-    programmes, problems = check_all(root)
-    assessment_lines, assessment_problems = content_check_lines(root)
-    problems = problems + assessment_problems + programme_problems(programmes)
-    for problem in problems:
-        click.echo(str(problem), err=True)
-    if problems:
-        raise click.ClickException(f"{len(problems)} problem(s) in the packs under {root}")
-    for code, programme in sorted(programmes.items()):
-        for line in programme_report(programme):
-            click.echo(line)
-    for line in assessment_lines:
-        click.echo(line)
-    from .content.outline import check_lines as outline_lines
-
-    for line in outline_lines(programmes):
-        click.echo(line)
-    click.echo("All packs are valid.")
-
-
-@content_cli.command("new-programme")
-@click.argument("code")
-@click.option("--out", type=click.Path(file_okay=False), help="Folder to write into (default: CONTENT_PACKS_DIR).")
-@click.option("--force", is_flag=True, help="Replace the programme's folder if it exists.")
-def content_new_programme(code, out, force):
-    """Write a commented pack skeleton for one of the ten NPQs (e.g. NPQH) to fill in."""
-    from .content.scaffold import ScaffoldError, write
-
-    try:
-        folder = write(code, Path(out or current_app.config["CONTENT_PACKS_DIR"]), force=force)
-    except ScaffoldError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"Wrote {folder}: an outline pack to fill in (see the comments in each file), "
-               f"then check it with `flask content check {folder.parent}`.")
-
-
-grades_cli = AppGroup("grades", help="Grade delivery to platform gradebooks (AGS).")
-
-
-@grades_cli.command("work")
-@click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
-@click.option("--interval", default=2.0, show_default=True, help="Seconds between polls when idle.")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
-              help="Grades this worker sends at once (each platform call mostly waits on the network).")
-@click.option("--batch", default=10, show_default=True, type=click.IntRange(1, 500),
-              help="Grades a thread leases per pass (small batches spread a release over every worker).")
-def grades_work(once, interval, threads, batch):
-    """Deliver the grade outbox. Run one or more of these (on any machines); they never send a
-    grade twice. Also clears expired login states, rate-limit windows and page tickets, and admin
-    sessions that ended long ago."""
-    import threading
-
-    app = current_app._get_current_object()
-    sent = [0] * threads
-
-    def run(n: int) -> None:
-        with app.app_context():
-            sent[n] = _deliver_loop(once, interval, batch, purge=n == 0)
-
-    if threads == 1:
-        run(0)
-    else:
-        workers = [threading.Thread(target=run, args=(n,), name=f"grades-{n}", daemon=True) for n in range(threads)]
-        for thread in workers:
-            thread.start()
-        for thread in workers:
-            while thread.is_alive():
-                thread.join(1.0)  # in steps, so Ctrl-C still stops the command
-    if once:
-        click.echo(f"Attempted {sum(sent)} grade(s).")
-
-
-def _deliver_loop(once: bool, interval: float, batch: int, purge: bool) -> int:
-    """One delivery thread of `flask grades work`: passes over the outbox until stopped (or once)."""
-    import logging
-    import time
-
-    from .grades.delivery import deliver_due
-    from .housekeeping import purge_expired
-
-    last_purge = 0.0
-    while True:
-        sent = 0
-        try:
-            sent = deliver_due(batch)
-            if purge and time.time() - last_purge > 300:
-                purge_expired()
-                last_purge = time.time()
-        except Exception:  # a database hiccup: log it, wait, carry on
-            logging.getLogger(__name__).exception("grade worker pass failed; retrying")
-            time.sleep(interval)
-        finally:
-            db().close()
-        if once:
-            return sent
-        if not sent:
-            time.sleep(interval)
-
-
-@grades_cli.command("status")
-def grades_status():
-    """How many grades are pending, delivered and failed."""
-    from sqlalchemy import func
-
-    from .models import GradeOutbox
-
-    for status, count in db().execute(select(GradeOutbox.status, func.count()).group_by(GradeOutbox.status)):
-        click.echo(f"{status}\t{count}")
-
-
 def register_commands(app: Flask) -> None:
+    from .content.cli import content_cli
+    from .grades.cli import grades_cli
     from .privacy.cli import data_cli
 
     for group in (db_cli, admin_cli, platform_cli, deployment_cli, keys_cli, content_cli, grades_cli, data_cli):

@@ -204,9 +204,9 @@ def test_pdf_arabic_is_shaped_when_shaping_is_installed():
 
 
 def test_pdf_without_fallback_fonts_replaces_what_it_cannot_draw(monkeypatch, caplog):
-    from lti_tool.writeups import export
+    from lti_tool.writeups.export import fonts
 
-    monkeypatch.setattr(export, "_fallback_candidates", lambda: [])
+    monkeypatch.setattr(fonts, "fallback_candidates", lambda: [])
     doc = sample()
     doc.participant = "Zoë 王小明 محمد 😀 end"
     _, pages = pdf_text(to_pdf(doc))

@@ -49,7 +49,7 @@ def sync_roster(ctx: LaunchContext, *, force: bool = False) -> Optional[str]:
         return None
     if not force and course.roster_synced_at and utcnow() - course.roster_synced_at < ROSTER_REFRESH:
         return None
-    from ..grades.delivery import DatabaseTokenConnector  # noqa: PLC0415 (avoids an import cycle)
+    from ..grades.ags import DatabaseTokenConnector  # noqa: PLC0415 (avoids an import cycle)
 
     platform = db().get(Platform, ctx.platform_id)
     try:
