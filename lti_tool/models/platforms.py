@@ -75,16 +75,17 @@ class Deployment(Base):
 
 
 class LaunchState(Base):
-    """OIDC login state and its nonce, kept between /lti/login and /lti/launch; used once."""
+    """An OIDC login state that a launch has used, with its nonce: a state works once (lti/state.py).
+    The login stores nothing; rows expire with the state."""
 
     __tablename__ = "launch_state"
 
     state: Mapped[str] = mapped_column(String(100), primary_key=True)
     nonce: Mapped[str] = mapped_column(String(100), unique=True)
     platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
-    # Hash of the value put in the browser's state cookie: binds the launch to that browser.
+    # Hash of the binding the browser's state cookie held (the binding is derived, not stored).
     browser_binding: Mapped[str] = mapped_column(String(100))
-    # The platform offered its postMessage storage (lti_storage_target) at login.
+    # The platform's postMessage storage frame (lti_storage_target) named at login.
     storage_target: Mapped[Optional[str]] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
