@@ -161,7 +161,8 @@ def begin_reading() -> None:
     statement still sees committed data; a single-statement write (a session's last-seen time)
     commits by itself. Only where the session has not started yet."""
     session = db()
-    if not session.in_transaction():
+    # Not where the session joins a connection's transaction (the start-up rehearsal's).
+    if not session.in_transaction() and isinstance(session.get_bind(), Engine):
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 

@@ -39,7 +39,7 @@ def _status(state: str) -> str:
     return f'<span class="status status-{escape(state.replace(" ", "-"))}">{escape(state)}</span>'
 
 
-def _module_items(programme) -> dict[str, list[tuple[str, str]]]:
+def module_items(programme) -> dict[str, list[tuple[str, str]]]:
     """Each module's activities as (activity ID, the item's markup up to its status): built once per pack."""
     hit = _items.get(programme.code)
     if hit is not None and hit[0] is programme:
@@ -57,7 +57,7 @@ def activity_list(programme, module, statuses: dict[str, str] | None, base: str)
     The programme page's 80-odd items cost a Jinja loop per person before; their markup depends on
     the pack alone but for the status, so it is joined here from pieces built once."""
     parts = ['<ul class="activity-list">\n']
-    for activity_id, item in _module_items(programme)[module.id]:
+    for activity_id, item in module_items(programme)[module.id]:
         parts.append(item)
         if statuses is not None:
             parts.append(_status(statuses[activity_id]))

@@ -53,7 +53,7 @@ def warm_up(app: Flask, rehearse_launch: bool = True) -> dict[str, float]:
     from .assessment.service import assessments
     from .content import catalogue
     from .content.outline import facts_table
-    from .fragments import programme_fragment
+    from .fragments import module_items, programme_fragment
 
     took: dict[str, float] = {}
 
@@ -71,7 +71,8 @@ def warm_up(app: Flask, rehearse_launch: bool = True) -> dict[str, float]:
         step("facts table", facts_table)
     step("templates", lambda: _compile_templates(app))
     with app.test_request_context("/"):
-        step("fragments", lambda: [programme_fragment("activities/_framework.html", p) for p in programmes.values()])
+        step("fragments", lambda: [(programme_fragment("activities/_framework.html", p), module_items(p))
+                                   for p in programmes.values()])
     keystore = app.extensions["keystore"]
     step("keys", lambda: (keystore.current().private_key, keystore.jwks()))
     if rehearse_launch:
