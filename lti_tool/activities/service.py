@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from ..content import Activity, Programme
 from ..content.coverage import covered_units
@@ -112,6 +112,11 @@ def _already_submitted(work: ActivityWork, answers: dict[str, str]) -> Optional[
     return last if last is not None and last.answers == answers else None
 
 
+def _submission_count(work: ActivityWork) -> int:
+    """How many submissions are committed now (not the request's earlier view of the row)."""
+    return db().scalar(select(func.count()).where(ActivitySubmission.work_id == work.id)) or 0
+
+
 def submit(work: ActivityWork, activity: Activity, answers: dict[str, str], base_version: Optional[int],
            attempts: Optional[int] = None) -> Submitted:
     """Submit the answers over the version the page was based on. The draft becomes submitted in one
@@ -120,11 +125,18 @@ def submit(work: ActivityWork, activity: Activity, answers: dict[str, str], base
     that submission. Different answers over a version that moved on are a Conflict. Resubmitting
     new answers later (from the current version) adds a submission: earlier ones stay, up to
     `attempts` submissions in all (AttemptsUsed beyond)."""
+    if attempts is not None and _submission_count(work) >= attempts:
+        # The count may include a submission another tab committed after this request read the row
+        # (the last attempt, submitted by several tabs at once). Judge the repeat on the row as it
+        # is now, so that tab's identical answers are "already submitted", not a new attempt refused.
+        db().refresh(work)
+        repeated = _already_submitted(work, answers)
+        if repeated is not None:
+            return Submitted(repeated, new=False)
+        raise AttemptsUsed()
     repeated = _already_submitted(work, answers)
     if repeated is not None:
         return Submitted(repeated, new=False)
-    if attempts is not None and len(work.submissions) >= attempts:
-        raise AttemptsUsed()
     now = utcnow()
     if not save_over(work, base_version, {"answers": answers, "status": SUBMITTED, "submitted_at": now,
                                           "updated_at": now}):
@@ -132,6 +144,8 @@ def submit(work: ActivityWork, activity: Activity, answers: dict[str, str], base
         if repeated is not None:
             return Submitted(repeated, new=False)
         raise Conflict(work)
+    # Every submission moves the version on, and this UPDATE found the row still at the version the
+    # page was based on: no submission was committed after the count was read, so the limit holds.
     score, _ = mark(activity, answers)
     submission = ActivitySubmission(work_id=work.id, answers=dict(answers), submitted_at=now, score=score,
                                     max_score=activity.max_score)

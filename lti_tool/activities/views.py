@@ -216,10 +216,17 @@ def _save_draft(programme: Programme, activity: Activity, work: ActivityWork, an
 
 def _keep_as_draft(programme: Programme, activity: Activity, work: ActivityWork, answers: dict, raw: dict,
                    base: int | None):
-    """A submission beyond the attempts allowed: refused with the reason, the answers kept as a draft."""
-    conflict = _save_draft(programme, activity, work, answers, raw, base)
-    if conflict:
-        return conflict
+    """A submission beyond the attempts allowed: refused with the reason, the answers kept as a draft.
+    Several tabs refused at once with the same answers: one saves the draft and the others find
+    exactly their answers saved, so they get the same refusal rather than "changed in another tab"."""
+    try:
+        save_draft(work, answers, base)
+    except Conflict:
+        db().rollback()
+        if work.answers != answers:  # read again after the rollback: the row as now committed
+            return _redisplay(programme, activity, raw, CHANGED_ELSEWHERE, status=409)
+    else:
+        db().commit()
     return _redisplay(programme, activity, raw, refusal(attempt_state(programme, activity, work)), status=409)
 
 
