@@ -161,8 +161,11 @@ def begin_reading() -> None:
     statement still sees committed data; a single-statement write (a session's last-seen time)
     commits by itself. Only where the session has not started yet."""
     session = db()
-    # Not where the session joins a connection's transaction (the start-up rehearsal's).
-    if not session.in_transaction() and isinstance(session.get_bind(), Engine):
+    bind = session.get_bind()
+    # PostgreSQL only: SQLite begins no transaction for reads anyway, and switching its connection's
+    # mode and back costs more than it saves. Nor where the session joins a connection's
+    # transaction (the start-up rehearsal's).
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
