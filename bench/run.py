@@ -1558,7 +1558,7 @@ def render(report: dict) -> str:
              "nonce kept once (INSERT into a table keyed by it, in the same kind of database as the tool: a SQLite "
              "file or the same PostgreSQL server), a signed session cookie, 303, a small page that reads it. It "
              "leaves out what the tool does on top: registrations and deployments, course, person, enrolment and "
-             "session rows, roles, CSRF, rate limits, the rendered programme page.")
+             "session rows, roles, CSRF, the rendered programme page.")
     for n in report.get("notes_setup", []):
         L.append(f"- {n}")
     L.append("")

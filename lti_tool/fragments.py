@@ -66,6 +66,44 @@ def activity_list(programme, module, statuses: dict[str, str] | None, base: str)
     return Markup("".join(parts).replace(_BASE, str(escape(base))))
 
 
+_heads: dict[str, tuple[object, list[tuple[object, str, str]]]] = {}
+
+
+def _module_heads(programme) -> list[tuple[object, str, str]]:
+    """Each module's section opening up to its heading's progress note, and from there to its window."""
+    hit = _heads.get(programme.code)
+    if hit is not None and hit[0] is programme:
+        return hit[1]
+    heads = []
+    for number, m in enumerate(programme.modules, 1):
+        head = (f'<section class="module" aria-labelledby="m-{escape(m.id)}">\n'
+                f'<h2 id="m-{escape(m.id)}">{number}. {escape(m.title)}')
+        tail = "</h2>\n" + (f'<p class="muted">{escape(m.summary)}</p>\n' if m.summary else "")
+        heads.append((m, head, tail))
+    with _lock:
+        _heads[programme.code] = (programme, heads)
+    return heads
+
+
+def module_sections(programme, progress, windows: dict, base: str, window_block) -> Markup:
+    """The programme page's modules: heading (with the person's count done), window (a Jinja macro,
+    where the course has one) and activity list. A Jinja loop over them cost a sixth of the page."""
+    parts = []
+    for index, (module, head, tail) in enumerate(_module_heads(programme)):
+        mp = progress.modules[index] if progress else None
+        parts.append(head)
+        if mp is not None:
+            parts.append(f' <span class="muted small">· {mp.done}/{mp.total} done</span>')
+        parts.append(tail)
+        window = windows.get(module.id)
+        if window is not None:
+            parts.append(str(window_block(module, window)))
+        parts.append(activity_list(programme, module, mp.statuses if mp else None, base))
+        parts.append("\n</section>\n")
+    return Markup("".join(parts))
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["programme_fragment"] = programme_fragment
     app.jinja_env.globals["activity_list"] = activity_list
+    app.jinja_env.globals["module_sections"] = module_sections

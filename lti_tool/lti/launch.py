@@ -38,7 +38,7 @@ from .cross_site import explain, insecure_cross_site
 from .deep_linking import DeepLinkSettingsError, check_settings
 from .platform_keys import platform_public_key
 from .state import IssuedState, binding_matches, issue, mark_used, read, was_used
-from .tool_config import DatabaseToolConf, find_platform, to_registration
+from .tool_config import DatabaseToolConf, to_registration
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,24 @@ def platform_status_error(platform: Platform | None, issuer: str, client_id: str
         )
 
 
+_pt = Platform.__table__
+# What a login needs of its registration, as a plain row (an ORM object costs twice the CPU).
+_LOGIN_COLUMNS = (_pt.c.id, _pt.c.name, _pt.c.status, _pt.c.client_id, _pt.c.auth_login_url)
+_LOGIN_BY_CLIENT = select(*_LOGIN_COLUMNS).where(_pt.c.issuer == bindparam("issuer"),
+                                                _pt.c.client_id == bindparam("client_id"))
+_LOGIN_BY_ISSUER = select(*_LOGIN_COLUMNS).where(_pt.c.issuer == bindparam("issuer")).limit(2)
+
+
+def _login_platform(issuer: str, client_id: str | None):
+    """The registration for an issuer and client_id; with no client_id, the issuer's only one
+    (as tool_config.find_platform, which pylti1p3's lookups use)."""
+    conn = db().connection()
+    if client_id:
+        return conn.execute(_LOGIN_BY_CLIENT, {"issuer": issuer, "client_id": client_id}).first()
+    rows = conn.execute(_LOGIN_BY_ISSUER, {"issuer": issuer}).all()
+    return rows[0] if len(rows) == 1 else None
+
+
 class ToolOIDCLogin(FlaskOIDCLogin):
     """Third-party initiated login: store state + nonce server-side, bind them to this browser."""
 
@@ -97,8 +115,8 @@ class ToolOIDCLogin(FlaskOIDCLogin):
             if len(self._get_request_param(name) or "") > limit:
                 raise LaunchError(f"The login request's {name} is longer than {limit} characters.",
                                   title="The login request from the platform is not valid")
-        platform = find_platform(issuer, client_id)
-        if platform is None or not platform.is_active:
+        platform = _login_platform(issuer, client_id)
+        if platform is None or platform.status != ACTIVE:
             platform_status_error(platform, issuer, client_id)
 
         self.storage_target = (self._get_request_param("lti_storage_target") or "")[:100] or None
