@@ -37,7 +37,7 @@ from .errors import (
 from .cross_site import explain, insecure_cross_site
 from .deep_linking import DeepLinkSettingsError, check_settings
 from .platform_keys import platform_public_key
-from .state import IssuedState, binding_matches, issue, mark_used, read, was_used
+from .state import IssuedState, binding_matches, issue, mark_used, read, state_id, was_used
 from .tool_config import DatabaseToolConf, to_registration
 
 log = logging.getLogger(__name__)
@@ -366,4 +366,5 @@ class NeedsPlatformStorage(Exception):
 
 
 def storage_key(state: str) -> str:
-    return "npq_" + state
+    """The key of a login's binding in the platform's storage: named by the state's short ID."""
+    return "npq_" + state_id(state)
