@@ -30,9 +30,10 @@ def platform_origins(platform: Platform) -> set[str]:
     return {o for o in found if o}
 
 
-def learn_origins(platform: Platform, claims: dict) -> None:
+def learn_origins(platform, claims: dict):
     """Remember where this platform frames the tool from (Canvas: the school's own domain, not the
-    issuer), from the launch's return URL and deep-linking return URL."""
+    issuer), from the launch's return URL and deep-linking return URL. Returns the platform as it now
+    is (its ORM object where an origin was added)."""
     presentation = claims.get("https://purl.imsglobal.org/spec/lti/claim/launch_presentation") or {}
     dl = claims.get("https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings") or {}
     seen = {origin_of(presentation.get("return_url") if isinstance(presentation, dict) else None),
@@ -40,7 +41,11 @@ def learn_origins(platform: Platform, claims: dict) -> None:
     known = set(platform.frame_origins or [])
     new = {o for o in seen if o} - known - {origin_of(platform.issuer)}
     if new and len(known) < MAX_LEARNED_ORIGINS:
+        from .lti.platform_keys import platform_for_update  # noqa: PLC0415  (security is imported first)
+
+        platform = platform_for_update(platform)
         platform.frame_origins = sorted(known | new)[:MAX_LEARNED_ORIGINS]
+    return platform
 
 
 def _framing_origins() -> Iterable[str]:

@@ -13,6 +13,7 @@ tool closes the library's gaps here:
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 import jwt
@@ -149,12 +150,20 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         response.set_cookie(name, value, max_age=ttl, path="/lti/", **_cookie_kwargs())
 
 
-# The platform of a launch and the deployment its token names, in one round trip.
+# The platform of a launch and the deployment its token names, in one round trip, as a plain row
+# (ORM objects cost twice the CPU; the few writes a launch may make load the platform's object then:
+# platform_keys.platform_for_update).
+_dt = Deployment.__table__
 _PLATFORM_AND_DEPLOYMENT = (
-    select(Platform, Deployment)
-    .outerjoin(Deployment, and_(Deployment.platform_id == Platform.id,
-                                Deployment.deployment_id == bindparam("deployment_id")))
-    .where(Platform.issuer == bindparam("issuer"), Platform.client_id == bindparam("client_id")))
+    select(_pt, _dt.c.id.label("deployment_row_id"), _dt.c.status.label("deployment_status"))
+    .select_from(_pt)
+    .outerjoin(_dt, and_(_dt.c.platform_id == _pt.c.id, _dt.c.deployment_id == bindparam("deployment_id")))
+    .where(_pt.c.issuer == bindparam("issuer"), _pt.c.client_id == bindparam("client_id")))
+
+
+class KnownDeployment(NamedTuple):
+    id: int
+    status: str
 
 
 class ToolMessageLaunch(FlaskMessageLaunch):
@@ -163,9 +172,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
     def __init__(self):
         req = FlaskRequest(request_data=request.form.to_dict())
         super().__init__(req, DatabaseToolConf(), cookie_service=FlaskCookieService(req))
-        self.platform: Platform | None = None
-        self.deployment: Deployment | None = None
-        self._deployment_row: Deployment | None = None
+        self.platform = None  # the registration's row (read-only: platform_keys.platform_for_update for writes)
+        self.deployment: Deployment | KnownDeployment | None = None
+        self._deployment_row: KnownDeployment | None = None
         self._state: IssuedState | None = None  # the login's state, read from the launch
         self.cookieless = False
         self.storage_target: str | None = None  # the platform's storage frame, offered at login
@@ -240,11 +249,12 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                 or "\x00" in issuer + client_id:
             raise InvalidToken("The token has no valid iss or aud.")
         deployment_id = body.get(CLAIM + "deployment_id")
-        found = db().execute(_PLATFORM_AND_DEPLOYMENT, {
+        platform = db().connection().execute(_PLATFORM_AND_DEPLOYMENT, {
             "issuer": issuer, "client_id": client_id,
             "deployment_id": deployment_id if isinstance(deployment_id, str) else ""}).first()
-        platform, self._deployment_row = found if found is not None else (None, None)
-        if platform is None or not platform.is_active:
+        if platform is not None and platform.deployment_row_id is not None:
+            self._deployment_row = KnownDeployment(platform.deployment_row_id, platform.deployment_status)
+        if platform is None or platform.status != ACTIVE:
             platform_status_error(platform, issuer, client_id)
         if platform.id != self._state.platform_id:
             raise StateError("The launch comes from a different registration than its login.")

@@ -45,12 +45,18 @@ def _unreachable(platform: Platform) -> InvalidToken:
     )
 
 
+def platform_for_update(platform) -> Platform:
+    """The platform's ORM object, for the writes below: a launch reads its platform as a plain row."""
+    return platform if isinstance(platform, Platform) else db().get(Platform, platform.id)
+
+
 def _backing_off(platform: Platform) -> bool:
     return platform.jwks_retry_at is not None and utcnow() < platform.jwks_retry_at
 
 
 def _fetch_failed(platform: Platform, reason: str) -> InvalidToken:
     """Negative caching: every worker leaves the platform's key set alone until jwks_retry_at."""
+    platform = platform_for_update(platform)
     log.warning("platform %s key set fetch failed: %s", platform.id, reason)
     backoff = timedelta(seconds=current_app.config["JWKS_FAILURE_BACKOFF_SECONDS"])
     platform.jwks_retry_at = utcnow() + backoff
@@ -60,6 +66,7 @@ def _fetch_failed(platform: Platform, reason: str) -> InvalidToken:
 
 
 def _fetch(platform: Platform) -> dict:
+    platform = platform_for_update(platform)
     try:
         resp = platform_session().get(platform.key_set_url, timeout=_timeout())
         resp.raise_for_status()

@@ -73,11 +73,11 @@ def launch():
                                state=need.row.state, key=storage_key(need.row.state),
                                target=need.row.storage_target, origin=origin_of(platform.auth_login_url),
                                insecure_cross_site=insecure_cross_site())
-    learn_origins(message.platform, message.claims())
+    platform = learn_origins(message.platform, message.claims())
     secret, secret_hash = cookieless.new_secret() if message.cookieless else (None, None)
-    storage = {"target": message.storage_target, "origin": origin_of(message.platform.auth_login_url)}
-    ctx = open_session(message.platform, message.deployment, message.claims(), cookieless=message.cookieless,
-                       frame_origins=sorted(platform_origins(message.platform)), secret_hash=secret_hash,
+    storage = {"target": message.storage_target, "origin": origin_of(platform.auth_login_url)}
+    ctx = open_session(platform, message.deployment, message.claims(), cookieless=message.cookieless,
+                       frame_origins=sorted(platform_origins(platform)), secret_hash=secret_hash,
                        storage=storage)
     log.info("lti launch: platform=%s course=%s person=%s role=%s type=%s", ctx.platform_id,
              ctx.course_id, ctx.person_id, ctx.role, ctx.message_type)
