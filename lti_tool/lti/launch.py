@@ -37,6 +37,7 @@ from .errors import (
 )
 from .cross_site import explain, insecure_cross_site
 from .deep_linking import DeepLinkSettingsError, check_settings
+from .http import platform_session
 from .platform_keys import platform_public_key
 from .state import IssuedState, binding_matches, issue, mark_used, read, state_id, was_used
 from .tool_config import DatabaseToolConf, to_registration
@@ -171,7 +172,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
 
     def __init__(self):
         req = FlaskRequest(request_data=request.form.to_dict())
-        super().__init__(req, DatabaseToolConf(), cookie_service=FlaskCookieService(req))
+        # The tool's guarded outbound session (kept per thread), not a new requests.Session per launch.
+        super().__init__(req, DatabaseToolConf(), cookie_service=FlaskCookieService(req),
+                         requests_session=platform_session())
         self.platform = None  # the registration's row (read-only: platform_keys.platform_for_update for writes)
         self.deployment: Deployment | KnownDeployment | None = None
         self._deployment_row: KnownDeployment | None = None
