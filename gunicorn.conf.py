@@ -54,3 +54,7 @@ def post_fork(server, worker):
                 engine.connect().close()
             except Exception:  # the database is not up yet: the first request connects
                 pass
+        if _warm_up and getattr(server.app.wsgi(), "import_name", "") == "lti_tool":
+            from lti_tool.warmup import warm_worker
+
+            warm_worker(server.app.wsgi())  # this worker's own first touches, before it serves

@@ -82,3 +82,46 @@ def warm_up(app: Flask, rehearse_launch: bool = True) -> dict[str, float]:
     log.info("warm-up done in %.2fs: %s", sum(took.values()),
              ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in took.items()))
     return took
+
+
+def _unknown_platform_launch(app: Flask, client) -> dict:
+    """A launch form whose state and binding are good but whose token names no registered platform:
+    refused after the state check and the registration lookup, having stored nothing."""
+    import base64
+    import json
+
+    from .lti.launch import STATE_COOKIE_PREFIX
+    from .lti.state import issue
+
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    with app.test_request_context("/"):
+        issued, binding = issue(0, None)
+    client.set_cookie(STATE_COOKIE_PREFIX + issued.id, binding, path="/lti/")
+    token = ".".join((part({"alg": "RS256", "kid": "warm-up"}),
+                      part({"iss": "https://warm-up.invalid", "aud": "warm-up", "nonce": issued.nonce}), "c2ln"))
+    return {"id_token": token, "state": issued.state}
+
+
+def warm_worker(app: Flask) -> None:
+    """In each forked worker, before it serves anyone: a few requests that read nothing and write
+    nothing (a login for an unknown platform, a page of an unknown session, the health probe). A
+    forked worker's first request pays for touching the memory it shares with the master (each page
+    copied on first write) and its own database connection's first statements; these pay for most
+    of that here instead. Their refusals are not logged."""
+    t = time.perf_counter()
+    client = app.test_client()
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        client.get("/lti/login", query_string={"iss": "https://warm-up.invalid", "login_hint": "warm-up",
+                                               "client_id": "warm-up"})
+        client.post("/lti/launch", data=_unknown_platform_launch(app, client))
+        client.get("/s/" + "w" * 32 + "/programme")
+        client.get("/healthz")
+    except Exception as exc:  # a warm-up, not a check
+        log.debug("worker warm-up stopped: %s", exc)
+    finally:
+        logging.disable(previous)
+    log.debug("worker warm-up done in %.0f ms", (time.perf_counter() - t) * 1000)

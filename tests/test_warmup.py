@@ -114,6 +114,9 @@ def test_preloaded_gunicorn_workers_launch_and_keep_nonces_single_use(app, tmp_p
         assert first.status_code == 303
         replays = [browser.http.post(form.action, data=form.fields, allow_redirects=False) for _ in range(4)]
         assert all(r.status_code == 400 and "already used" in r.text for r in replays)
+        # Each worker warmed itself with requests that are refused (lti_tool.warmup.warm_worker):
+        # they stored nothing (the launches above found one used state each) and logged no refusal.
+        assert "warm-up.invalid" not in err_path.read_text()
     finally:
         gunicorn.terminate()
         gunicorn.wait(20)
