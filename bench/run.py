@@ -1748,6 +1748,10 @@ def render(report: dict) -> str:
             if kind == "profile_launch":
                 _profile_lines(L, f"{backend}: gunicorn workers during 10 s of 8-user launches "
                                   f"({p.get('launches', '?')} launches)", p, f"profile-launch-{backend}.txt")
+                before = BENCH / f"profile-launch-{backend}-before.txt"
+                if before.exists():  # an earlier run's profile, kept by hand as the baseline to compare with
+                    _profile_lines(L, f"{backend}, before: the baseline profile kept in `bench/{before.name}`",
+                                   summarize_pyspy(str(before)), before.name)
             else:
                 _profile_lines(L, f"{backend}: one delivery worker process (4 threads) delivering 200 grades", p,
                                f"profile-grades-{backend}.txt")
