@@ -105,5 +105,4 @@ def module_sections(programme, progress, windows: dict, base: str, window_block)
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["programme_fragment"] = programme_fragment
-    app.jinja_env.globals["activity_list"] = activity_list
     app.jinja_env.globals["module_sections"] = module_sections

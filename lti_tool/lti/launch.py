@@ -40,7 +40,7 @@ from .deep_linking import DeepLinkSettingsError, check_settings
 from .http import platform_session
 from .platform_keys import platform_public_key
 from .state import IssuedState, binding_matches, issue, mark_used, read, state_id, was_used
-from .tool_config import DatabaseToolConf, to_registration
+from .tool_config import DatabaseToolConf, find_platform, to_registration
 
 log = logging.getLogger(__name__)
 
@@ -76,26 +76,8 @@ def platform_status_error(platform: Platform | None, issuer: str, client_id: str
         )
 
 
-_pt = Platform.__table__
-# What a login needs of its registration, as a plain row (an ORM object costs twice the CPU).
-_LOGIN_COLUMNS = (_pt.c.id, _pt.c.name, _pt.c.status, _pt.c.client_id, _pt.c.auth_login_url)
-_LOGIN_BY_CLIENT = select(*_LOGIN_COLUMNS).where(_pt.c.issuer == bindparam("issuer"),
-                                                _pt.c.client_id == bindparam("client_id"))
-_LOGIN_BY_ISSUER = select(*_LOGIN_COLUMNS).where(_pt.c.issuer == bindparam("issuer")).limit(2)
-
-
-def _login_platform(issuer: str, client_id: str | None):
-    """The registration for an issuer and client_id; with no client_id, the issuer's only one
-    (as tool_config.find_platform, which pylti1p3's lookups use)."""
-    conn = db().connection()
-    if client_id:
-        return conn.execute(_LOGIN_BY_CLIENT, {"issuer": issuer, "client_id": client_id}).first()
-    rows = conn.execute(_LOGIN_BY_ISSUER, {"issuer": issuer}).all()
-    return rows[0] if len(rows) == 1 else None
-
-
 class ToolOIDCLogin(FlaskOIDCLogin):
-    """Third-party initiated login: store state + nonce server-side, bind them to this browser."""
+    """Third-party initiated login: a signed state carrying the nonce (nothing stored), bound to this browser."""
 
     def __init__(self):
         req = FlaskRequest(request_data=request.values.to_dict())
@@ -117,7 +99,7 @@ class ToolOIDCLogin(FlaskOIDCLogin):
             if len(self._get_request_param(name) or "") > limit:
                 raise LaunchError(f"The login request's {name} is longer than {limit} characters.",
                                   title="The login request from the platform is not valid")
-        platform = _login_platform(issuer, client_id)
+        platform = find_platform(issuer, client_id)
         if platform is None or platform.status != ACTIVE:
             platform_status_error(platform, issuer, client_id)
 
@@ -154,7 +136,7 @@ class ToolOIDCLogin(FlaskOIDCLogin):
 # The platform of a launch and the deployment its token names, in one round trip, as a plain row
 # (ORM objects cost twice the CPU; the few writes a launch may make load the platform's object then:
 # platform_keys.platform_for_update).
-_dt = Deployment.__table__
+_pt, _dt = Platform.__table__, Deployment.__table__
 _PLATFORM_AND_DEPLOYMENT = (
     select(_pt, _dt.c.id.label("deployment_row_id"), _dt.c.status.label("deployment_status"))
     .select_from(_pt)
