@@ -8,11 +8,13 @@ through a cookie's list. Both kinds end after SESSION_IDLE_MINUTES without a req
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from typing import NoReturn
 
 from flask import Flask, abort, current_app, g, request, session
+from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSessionInterface
 
 from . import cookieless
@@ -28,6 +30,25 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 
 _SID_PATH = re.compile(r"^/s/([A-Za-z0-9_-]{20,64})/")
+# Requests that never read or write the session cookie: it is not even unsigned for them (the OIDC
+# login is a third of every launch's requests). A write there raises, so none goes unnoticed.
+_NO_SESSION_PATHS = ("/lti/login", "/lti/jwks.json", "/static/", "/healthz")
+
+
+class _SessionJSON:
+    """The session holds only JSON values (launch IDs, the CSRF secret, flashed messages), so it is
+    plain JSON rather than Flask's tagged JSON, which walks every value; a cookie in the tagged form
+    (written before) is still read."""
+
+    _tagged = TaggedJSONSerializer()
+
+    @staticmethod
+    def dumps(value) -> str:
+        return json.dumps(value, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, text):
+        return cls._tagged.loads(text) if '{" ' in text else json.loads(text)
 
 
 class LaunchAwareSessionInterface(SecureCookieSessionInterface):
@@ -39,7 +60,24 @@ class LaunchAwareSessionInterface(SecureCookieSessionInterface):
     the launch session row, found through the session URL, and written back only by a request
     that proved the session's secret (auth._load)."""
 
+    serializer = _SessionJSON()
+
+    def __init__(self):
+        self._signers: dict = {}
+
+    def get_signing_serializer(self, app):
+        # Built once per key (Flask builds one per request, and reading and writing the cookie
+        # are most of what a session costs).
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        signer = self._signers.get(keys)
+        if signer is None:
+            signer = super().get_signing_serializer(app)
+            self._signers = {keys: signer}
+        return signer
+
     def open_session(self, app, request):
+        if request.path.startswith(_NO_SESSION_PATHS):
+            return self.make_null_session(app)
         if request.cookies.get(self.get_cookie_name(app)) is None:
             row = _cookieless_row(request.path)
             if row is not None:

@@ -37,9 +37,29 @@ def find_platform(issuer: str, client_id: Optional[str]):
     return rows[0] if len(rows) == 1 else None
 
 
+class PlatformRegistration(Registration):
+    """A platform's registration whose tool key is looked up only when something is signed with it
+    (deep linking responses, service tokens): most launches sign nothing."""
+
+    def get_tool_private_key(self):
+        if self._tool_private_key is None:
+            self._use_current_key()
+        return self._tool_private_key
+
+    def get_tool_public_key(self):
+        if self._tool_public_key is None:
+            self._use_current_key()
+        return self._tool_public_key
+
+    def _use_current_key(self) -> None:
+        key = keystore().current()
+        # A parsed key object: PyJWT signs with it directly (parsing a PEM costs ~100 ms of CPU).
+        self.set_tool_private_key(key.private_key)
+        self.set_tool_public_key(key.public_pem)
+
+
 def to_registration(platform: Platform) -> Registration:
-    key = keystore().current()
-    reg = Registration()
+    reg = PlatformRegistration()
     reg.set_issuer(platform.issuer)
     reg.set_client_id(platform.client_id)
     reg.set_auth_login_url(platform.auth_login_url)
@@ -48,9 +68,6 @@ def to_registration(platform: Platform) -> Registration:
         reg.set_auth_audience(platform.auth_audience)
     reg.set_key_set_url(platform.key_set_url)
     reg.set_key_set(platform.key_set)
-    # A parsed key object: PyJWT signs with it directly (parsing a PEM costs ~100 ms of CPU).
-    reg.set_tool_private_key(key.private_key)
-    reg.set_tool_public_key(key.public_pem)
     return reg
 
 
