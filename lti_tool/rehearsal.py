@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, url_for
 
 from .lti.keys import new_key
+from .lti.launch import STATE_COOKIE_PREFIX
+from .lti.state import state_id
 from .models import ACTIVE, Deployment, Platform
 from .sandbox.platform import LaunchSpec, PlatformSetup, build_launch, login_initiation_url
 
@@ -26,7 +30,17 @@ ISSUER = "https://rehearsal.invalid"  # never resolvable: nothing is ever fetche
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 
 
+_setups: dict[int, PlatformSetup] = {}
+
+
 def _setup(app: Flask) -> PlatformSetup:
+    # Made once per process (a new RSA key is 50-100 ms of CPU); forked workers inherit the master's.
+    if id(app) not in _setups:
+        _setups[id(app)] = _make_setup(app)
+    return _setups[id(app)]
+
+
+def _make_setup(app: Flask) -> PlatformSetup:
     with app.test_request_context("/"):
         return PlatformSetup(issuer=ISSUER, client_id="rehearsal", deployment_id="rehearsal",
                              private_pem=new_key().private_pem, tool_login_url=url_for("lti.login", _external=True),
@@ -34,10 +48,10 @@ def _setup(app: Flask) -> PlatformSetup:
                              tool_jwks=app.extensions["keystore"].jwks())
 
 
-def _register(app: Flask, setup: PlatformSetup) -> None:
+def _register(app: Flask, setup: PlatformSetup, platform_id: int | None) -> int:
     with app.app_context():
         session = app.extensions["db_session"]()
-        platform = Platform(name="Start-up rehearsal", issuer=ISSUER, client_id=setup.client_id, status=ACTIVE,
+        platform = Platform(id=platform_id, name="Start-up rehearsal", issuer=ISSUER, client_id=setup.client_id, status=ACTIVE,
                             registered_via="rehearsal", auth_login_url=ISSUER + "/auth",
                             auth_token_url=ISSUER + "/token", key_set=setup.jwks())
         session.add(platform)
@@ -45,9 +59,31 @@ def _register(app: Flask, setup: PlatformSetup) -> None:
         session.add(Deployment(platform_id=platform.id, deployment_id=setup.deployment_id, status=ACTIVE))
         session.commit()  # kept from the outer transaction (rollback_only)
         app.extensions["db_session"].remove()
+        return platform.id
 
 
-def _launch(app: Flask, setup: PlatformSetup, programme: str, activity: str | None) -> None:
+class _Signed(NamedTuple):
+    made_at: float
+    platform_id: int  # the login's state names it: the platform is registered again under this ID
+    form: dict
+    cookie_name: str
+    cookie_value: str
+
+
+# The signed launch (its form and the state cookie that goes with it) of the last rehearsal that signed
+# one: a worker's rehearsal posts it again, within its own rolled-back transaction, rather than sign a
+# new token (the platform side's signing parses its PEM key each time: ~55 ms of CPU, in every worker at once).
+_signed: dict[int, _Signed] = {}
+REUSE_SIGNED_SECONDS = 60  # well within the token's and the state's lifetimes
+
+
+def _kept_launch(app: Flask) -> _Signed | None:
+    kept = _signed.get(id(app))
+    return kept if kept is not None and time.monotonic() - kept.made_at < REUSE_SIGNED_SECONDS else None
+
+
+def _launch(app: Flask, setup: PlatformSetup, platform_id: int, kept: _Signed | None, programme: str,
+            activity: str | None) -> None:
     client = app.test_client()
     spec = LaunchSpec(user_id="rehearsal-" + secrets.token_hex(4), roles=[LEARNER], name="Start-up Rehearsal",
                       context_id="rehearsal", context_title="Rehearsal", resource_link_id="rehearsal",
@@ -56,8 +92,17 @@ def _launch(app: Flask, setup: PlatformSetup, programme: str, activity: str | No
     answer = client.get(f"{login.path}?{login.query}")
     if answer.status_code != 302:
         raise RuntimeError(f"login answered {answer.status_code}")
-    signed = build_launch(setup, dict(parse_qsl(urlsplit(answer.headers["Location"]).query)), spec)
-    answer = client.post("/lti/launch", data={"id_token": signed["id_token"], "state": signed["state"]})
+    if kept is not None:
+        form = kept.form
+        client.set_cookie(kept.cookie_name, kept.cookie_value, path="/lti/")
+    else:
+        signed = build_launch(setup, dict(parse_qsl(urlsplit(answer.headers["Location"]).query)), spec)
+        form = {"id_token": signed["id_token"], "state": signed["state"]}
+        cookie_name = STATE_COOKIE_PREFIX + state_id(signed["state"])
+        cookie = client.get_cookie(cookie_name, path="/lti/")
+        if cookie is not None:
+            _signed[id(app)] = _Signed(time.monotonic(), platform_id, form, cookie_name, cookie.value)
+    answer = client.post("/lti/launch", data=form)
     if answer.status_code != 303:
         raise RuntimeError(f"launch answered {answer.status_code}")
     home = answer.headers["Location"]
@@ -68,10 +113,12 @@ def _launch(app: Flask, setup: PlatformSetup, programme: str, activity: str | No
             raise RuntimeError(f"{page.split('/')[-1]} answered {answer.status_code}")
 
 
-def rehearse(app: Flask, programmes: dict) -> bool:
+def rehearse(app: Flask, programmes: dict, keep_connection: bool = False) -> bool:
     """Rehearse a learner's launch into a programme's course home and its first activity (the
     statements are the same for every programme); True when every request answered as a real one
-    would. Never fails start-up."""
+    would. Never fails start-up. With `keep_connection` (a worker's own rehearsal), the connection it
+    used goes back to the pool warm: on PostgreSQL, a new connection's server process reads the
+    catalogue of every table and index on its first statements over them."""
     engine = app.extensions["db_engine"]
     scoped = app.extensions["db_session"]
     factory = scoped.session_factory
@@ -85,11 +132,12 @@ def rehearse(app: Flask, programmes: dict) -> bool:
         scoped.remove()
         factory.configure(bind=conn, join_transaction_mode="rollback_only")
         app.config["RATE_LIMITS_ENABLED"] = False
-        _register(app, setup)
+        kept = _kept_launch(app)
+        platform_id = _register(app, setup, kept.platform_id if kept else None)
         code, programme = next(((c, p) for c, p in programmes.items() if p.activities), (None, None))
         if code is None:
             return False
-        _launch(app, setup, code, next(iter(programme.activities)))
+        _launch(app, setup, platform_id, kept, code, next(iter(programme.activities)))
         return True
     except Exception as exc:  # a warm-up, not a check: the workers start regardless
         log.warning("start-up rehearsal stopped: %s: %s", type(exc).__name__, exc)
@@ -106,4 +154,5 @@ def rehearse(app: Flask, programmes: dict) -> bool:
             else:
                 factory.kw[key] = value
         app.config["RATE_LIMITS_ENABLED"] = limits
-        engine.dispose()  # no connection of the master's is inherited by a worker
+        if not keep_connection:
+            engine.dispose()  # no connection of the master's is inherited by a worker

@@ -105,23 +105,37 @@ def _unknown_platform_launch(app: Flask, client) -> dict:
 
 
 def warm_worker(app: Flask) -> None:
-    """In each forked worker, before it serves anyone: a few requests that read nothing and write
-    nothing (a login for an unknown platform, a page of an unknown session, the health probe). A
-    forked worker's first request pays for touching the memory it shares with the master (each page
-    copied on first write) and its own database connection's first statements; these pay for most
-    of that here instead. Their refusals are not logged."""
+    """In each forked worker, before it serves anyone. A forked worker's first request pays for touching
+    the memory it shares with the master (each page copied on first write) and for its connection's first
+    statements; this pays for them here instead, storing nothing and logging no INFO line.
+
+    On PostgreSQL: the launch rehearsal again (a complete launch and its pages in a rolled-back
+    transaction, lti_tool/rehearsal.py) on the worker's own connection, which then stays in its pool: a
+    new connection's server process reads the catalogue of each table and index its first statements
+    meet. On SQLite there is no such server process, and a rehearsal's write transaction would make the
+    workers starting beside it wait: a few requests that are refused and store nothing instead."""
     t = time.perf_counter()
-    client = app.test_client()
     previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
     try:
-        client.get("/lti/login", query_string={"iss": "https://warm-up.invalid", "login_hint": "warm-up",
-                                               "client_id": "warm-up"})
-        client.post("/lti/launch", data=_unknown_platform_launch(app, client))
-        client.get("/s/" + "w" * 32 + "/programme")
-        client.get("/healthz")
+        if app.extensions["db_engine"].dialect.name == "sqlite":
+            logging.disable(logging.WARNING)  # the refusals are expected
+            client = app.test_client()
+            client.get("/lti/login", query_string={"iss": "https://warm-up.invalid", "login_hint": "warm-up",
+                                                   "client_id": "warm-up"})
+            client.post("/lti/launch", data=_unknown_platform_launch(app, client))
+            client.get("/s/" + "w" * 32 + "/programme")
+        else:
+            from .content import catalogue
+            from .rehearsal import rehearse
+
+            logging.disable(logging.INFO)
+            with app.app_context():
+                programmes = catalogue()
+            rehearse(app, programmes, keep_connection=True)  # says itself (a warning) if it stopped early
+        app.test_client().get("/healthz")
     except Exception as exc:  # a warm-up, not a check
-        log.debug("worker warm-up stopped: %s", exc)
+        logging.disable(previous)  # so that this line is logged
+        log.warning("worker warm-up stopped: %s: %s", type(exc).__name__, exc)
     finally:
         logging.disable(previous)
     log.debug("worker warm-up done in %.0f ms", (time.perf_counter() - t) * 1000)

@@ -59,6 +59,20 @@ def test_warm_up_does_the_first_requests_one_off_work_and_writes_nothing(app, ca
     assert {"activities/programme.html", "lti/error.html", "base.html"} <= compiled
 
 
+def test_a_workers_warm_up_stores_nothing_and_keeps_its_warm_connection(app, caplog):
+    from lti_tool.warmup import warm_worker
+
+    before = _row_counts(app)
+    engine = app.extensions["db_engine"]
+    engine.dispose()
+    with caplog.at_level("DEBUG", logger="lti_tool"):
+        warm_worker(app)
+    assert "stopped" not in caplog.text  # neither the rehearsal (PostgreSQL) nor the warm-up stopped early
+    assert _row_counts(app) == before  # refused, or rolled back: nothing stored
+    # The connection that ran it is back in the pool, warm, for the first request.
+    assert engine.pool.checkedin() >= 1
+
+
 def test_programme_page_shows_the_cached_framework_section(platform):
     page = Browser().launch(platform, learner())
     assert page.status_code == 200
@@ -114,8 +128,8 @@ def test_preloaded_gunicorn_workers_launch_and_keep_nonces_single_use(app, tmp_p
         assert first.status_code == 303
         replays = [browser.http.post(form.action, data=form.fields, allow_redirects=False) for _ in range(4)]
         assert all(r.status_code == 400 and "already used" in r.text for r in replays)
-        # Each worker warmed itself with requests that are refused (lti_tool.warmup.warm_worker):
-        # they stored nothing (the launches above found one used state each) and logged no refusal.
+        # Each worker warmed itself (lti_tool.warmup.warm_worker: on SQLite with requests that are refused):
+        # it stored nothing (the launches above found one used state each) and logged no refusal.
         assert "warm-up.invalid" not in err_path.read_text()
     finally:
         gunicorn.terminate()
