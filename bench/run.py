@@ -7,7 +7,9 @@
 What it does: copies the application to a temp dir (so edits made to the working tree during the run do not
 change what is measured; --no-snapshot to skip), runs a bare Flask app (bench/bare_app.py) under the same
 gunicorn settings as the floor, then for each database the LTI floor (bench/lti_floor_app.py: state cookie,
-the same RS256 verification, the nonce kept once in the same database, with a platform of its own) and (a fresh SQLite file; a throwaway PostgreSQL cluster
+the same RS256 verification, the nonce kept once in the same database, with a platform of its own; it stays up
+beside the tool, and each launch level alternates between the two in slices, so both meet the same load from
+the rest of the machine) and (a fresh SQLite file; a throwaway PostgreSQL cluster
 on 127.0.0.1 when the server binaries are on the machine) migrates it with `flask --app wsgi db upgrade`,
 starts the tool with `gunicorn -c gunicorn.conf.py --bind 127.0.0.1:PORT wsgi:app`, starts
 tests.platform_server.PlatformServer in a process of its own (bench/platform_proc.py), registers it in the
@@ -563,6 +565,13 @@ def run_level(users: int, duration: float, sessions: list, login_urls: list[str]
               min_launches: int = 0, max_seconds: float = 0.0, fresh_connections: bool = False) -> dict:
     """Closed loop: each virtual user launches again as soon as its launch is done, until the deadline
     (and, for a warm-up, until min_launches have completed or max_seconds have passed)."""
+    return summarize_level(users, [run_slice(users, duration, sessions, login_urls, cpu_sources, min_launches,
+                                             max_seconds, fresh_connections)])
+
+
+def run_slice(users: int, duration: float, sessions: list, login_urls: list[str], cpu_sources: dict,
+              min_launches: int = 0, max_seconds: float = 0.0, fresh_connections: bool = False) -> dict:
+    """One closed-loop run, as raw figures (summarize_level makes a level of one or more of them)."""
     results: list = []
     barrier = threading.Barrier(users + 1)
     stop_at = [0.0, 0.0]
@@ -601,21 +610,30 @@ def run_level(users: int, duration: float, sessions: list, login_urls: list[str]
     elapsed = time.perf_counter() - start
     cpu1 = {k: f() for k, f in cpu_sources.items()}
     busy1 = system_busy()
-    ours = sum(cpu1[k] - cpu0[k] for k in cpu_sources)
+    return {"results": results, "elapsed": elapsed, "cpu": {k: cpu1[k] - cpu0[k] for k in cpu_sources},
+            "busy": busy1 - busy0, "loadavg": os.getloadavg()[0]}
+
+
+def summarize_level(users: int, slices: list[dict]) -> dict:
+    results = [r for s in slices for r in s["results"]]
+    elapsed = sum(s["elapsed"] for s in slices)
+    cpu = {k: sum(s["cpu"][k] for s in slices) for k in slices[0]["cpu"]}
+    busy = sum(s["busy"] for s in slices)
+    ours = sum(cpu.values())
     ok = [r[1] for r in results if r[0] == "ok"]
     errors = collections.Counter(r[1] for r in results if r[0] == "error")
     totals = [x["total"] * 1000 for x in ok]
     n = len(ok)
     out = {"users": users, "launches": n, "errors": sum(errors.values()), "error_kinds": dict(errors.most_common(5)),
-           "seconds": elapsed, "rate": n / elapsed if elapsed else 0.0,
+           "seconds": elapsed, "rate": n / elapsed if elapsed else 0.0, "slices": len(slices),
            "p50": pct(totals, 50), "p95": pct(totals, 95), "p99": pct(totals, 99),
            "server_requests": (ok[0]["server_requests"] if ok else 0),
-           "machine_busy": (busy1 - busy0) / elapsed if elapsed else 0.0, "loadavg": os.getloadavg()[0],
-           "other_load": max(0.0, (busy1 - busy0 - ours) / elapsed) if elapsed else 0.0}
+           "machine_busy": busy / elapsed if elapsed else 0.0, "loadavg": slices[-1]["loadavg"],
+           "other_load": max(0.0, (busy - ours) / elapsed) if elapsed else 0.0}
     for step in ("login", "auth", "launch", "page"):
         out["p50_" + step] = pct([x[step] * 1000 for x in ok], 50)
-    for k in cpu_sources:
-        out["cpu_" + k] = (cpu1[k] - cpu0[k]) * 1000 / n if n else float("nan")
+    for k, used in cpu.items():
+        out["cpu_" + k] = used * 1000 / n if n else float("nan")
     return out
 
 
@@ -769,7 +787,7 @@ class Backend:
             self.app.extensions["db_engine"].dispose()
 
     # -- launches -----------------------------------------------------------------------------
-    def bench_launches(self) -> None:
+    def bench_launches(self, floor: LtiFloor | None = None) -> None:
         a = self.args
         n = max(a.users)
         specs = [spec(f"bench-user-{i:03d}", context_id="bench-launch-course", resource_link_id="rl-course-home",
@@ -792,7 +810,20 @@ class Backend:
         levels = []
         for users in a.users:
             j0 = self.platform.stats()["jwks_fetches"]
-            res = run_level(users, a.duration, sessions, urls, cpu)
+            if floor is None:
+                res = run_level(users, a.duration, sessions, urls, cpu)
+            else:
+                # The floor and the tool in turns (floor, tool, tool, floor, ...), a.slices of each: drift in
+                # the machine's speed (other sessions' work on it) falls on both alike.
+                ours, theirs = [], []
+                for i in range(a.slices):
+                    for who in (("floor", "tool") if i % 2 == 0 else ("tool", "floor")):
+                        if who == "floor":
+                            theirs.append(floor.run_slice(users, a.duration / a.slices))
+                        else:
+                            ours.append(run_slice(users, a.duration / a.slices, sessions, urls, cpu))
+                floor.add_level(users, theirs)
+                res = summarize_level(users, ours)
             res["jwks_fetches"] = self.platform.stats()["jwks_fetches"] - j0
             log(f"{self.name}: {users:>2} users: {res['launches']} launches, {res['rate']:.1f}/s, p50 {res['p50']:.0f} ms, "
                 f"p95 {res['p95']:.0f} ms, tool CPU {res['cpu_tool']:.1f} ms/launch, errors {res['errors']}")
@@ -832,7 +863,9 @@ class Backend:
                           "median_tail_steps": {k: median([r[k] for r in tail]) for k in ("login", "launch", "page")}}
             log(f"{self.name}: first launch after start-up ({label}): {runs[0]['total'] * 1000:.0f} ms (login "
                 f"{runs[0]['login'] * 1000:.0f}, launch {runs[0]['launch'] * 1000:.0f}, page {runs[0]['page'] * 1000:.0f}); "
-                f"slowest of the first 8 {out[label]['max_first8'] * 1000:.0f} ms; launches {int(n * 0.9) + 1}-{n}: "
+                f"slowest of the first 8 {out[label]['max_first8'] * 1000:.0f} ms (the first 8: " + ", ".join(
+                    f"{r['total'] * 1000:.0f} = {r['login'] * 1000:.0f}+{r['auth'] * 1000:.0f}+{r['launch'] * 1000:.0f}"
+                    f"+{r['page'] * 1000:.0f}" for r in runs[:8]) + f"); launches {int(n * 0.9) + 1}-{n}: "
                 f"median {out[label]['median_tail'] * 1000:.0f} ms; gunicorn up in {started:.1f} s")
         self.results["first_requests"] = out
 
@@ -1326,41 +1359,55 @@ def source_fingerprint(root: Path | None = None) -> str:
     return f"{h.hexdigest()[:16]} ({len(set(files))} files)"
 
 
-def bench_lti_floor(args, workdir: str, name: str, db_url: str) -> dict:
+class LtiFloor:
     """bench/lti_floor_app.py under the same gunicorn settings, with a platform of its own (the platform only
-    posts tokens to the launch URL it was registered with), its nonces kept in the same database as the tool."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
-    env.update({"FLOOR_DB": db_url, "SECRET_KEY": secrets.token_hex(32), "PYTHONUNBUFFERED": "1"})
-    server = Gunicorn("bench.lti_floor_app:app", env, workdir, f"ltifloor-{name}", args.workers, args.threads)
-    platform = Platform(server.url, workdir)
-    try:
-        env.update({"FLOOR_ISSUER": platform.issuer, "FLOOR_CLIENT_ID": platform.client_id,
-                    "FLOOR_JWKS_URL": platform.issuer + "/jwks", "FLOOR_AUTH_URL": platform.issuer + "/auth"})
-        server.env.update(env)
-        subprocess.run([PYTHON, "-c", "from bench.lti_floor_app import init_db; init_db()"], cwd=str(APP_DIR),
-                       env=env, check=True, capture_output=True)
-        server.start()
-        n = max(args.users)
-        specs = [spec(f"floor-user-{i:03d}", context_id="bench-launch-course", resource_link_id="rl-course-home",
-                      custom={"npq_programme": "NPQSL"}, name=f"Learner{i} Bench{i}") for i in range(n)]
-        urls = platform.login_urls(specs)
-        sessions = make_clients(args.client, n)
-        cpu = {"tool": server.cpu, "platform": platform.cpu, "loadgen": own_cpu}
-        want = max(64, 4 * args.workers * args.threads)
-        warm = run_level(n, args.warmup, sessions, urls, cpu, min_launches=want, max_seconds=args.warmup_max,
-                         fresh_connections=True)
-        if warm["launches"] == 0:
-            raise RuntimeError(f"LTI floor ({name}): no launch succeeded during warm-up: {warm['error_kinds']}")
-        levels = []
-        for users in args.users:
-            res = run_level(users, args.duration, sessions, urls, cpu)
-            log(f"LTI floor ({name}): {users:>2} users: {res['rate']:.1f}/s, p95 {res['p95']:.1f} ms, "
-                f"server CPU {res['cpu_tool']:.2f} ms/launch, errors {res['errors']}")
-            levels.append(res)
-        return {"launch": levels, "log_issues": scan_log(server.log_path)}
-    finally:
-        server.stop()
-        platform.stop()
+    posts tokens to the launch URL it was registered with), its nonces kept in the same database as the tool.
+    It stays up beside the tool: each launch level alternates between the two in slices (Backend.bench_launches),
+    so both are measured under the same conditions of the machine."""
+
+    def __init__(self, args, workdir: str, name: str, db_url: str):
+        self.name = name
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+        env.update({"FLOOR_DB": db_url, "SECRET_KEY": secrets.token_hex(32), "PYTHONUNBUFFERED": "1"})
+        self.server = Gunicorn("bench.lti_floor_app:app", env, workdir, f"ltifloor-{name}", args.workers,
+                               args.threads)
+        self.platform = Platform(self.server.url, workdir)
+        try:
+            env.update({"FLOOR_ISSUER": self.platform.issuer, "FLOOR_CLIENT_ID": self.platform.client_id,
+                        "FLOOR_JWKS_URL": self.platform.issuer + "/jwks", "FLOOR_AUTH_URL": self.platform.issuer + "/auth"})
+            self.server.env.update(env)
+            subprocess.run([PYTHON, "-c", "from bench.lti_floor_app import init_db; init_db()"], cwd=str(APP_DIR),
+                           env=env, check=True, capture_output=True)
+            self.server.start()
+            n = max(args.users)
+            specs = [spec(f"floor-user-{i:03d}", context_id="bench-launch-course", resource_link_id="rl-course-home",
+                          custom={"npq_programme": "NPQSL"}, name=f"Learner{i} Bench{i}") for i in range(n)]
+            self.urls = self.platform.login_urls(specs)
+            self.sessions = make_clients(args.client, n)
+            self.cpu = {"tool": self.server.cpu, "platform": self.platform.cpu, "loadgen": own_cpu}
+            want = max(64, 4 * args.workers * args.threads)
+            warm = run_level(n, args.warmup, self.sessions, self.urls, self.cpu, min_launches=want,
+                             max_seconds=args.warmup_max, fresh_connections=True)
+            if warm["launches"] == 0:
+                raise RuntimeError(f"LTI floor ({name}): no launch succeeded during warm-up: {warm['error_kinds']}")
+        except BaseException:
+            self.stop()
+            raise
+        self.levels: list[dict] = []
+
+    def run_slice(self, users: int, seconds: float) -> dict:
+        return run_slice(users, seconds, self.sessions, self.urls, self.cpu)
+
+    def add_level(self, users: int, slices: list[dict]) -> None:
+        res = summarize_level(users, slices)
+        log(f"LTI floor ({self.name}): {users:>2} users: {res['rate']:.1f}/s, p95 {res['p95']:.1f} ms, "
+            f"server CPU {res['cpu_tool']:.2f} ms/launch, errors {res['errors']}")
+        self.levels.append(res)
+
+    def stop(self) -> dict:
+        self.server.stop()
+        self.platform.stop()
+        return {"launch": self.levels, "log_issues": scan_log(self.server.log_path)}
 
 
 def bench_bare(args, workdir: str) -> dict:
@@ -1558,7 +1605,10 @@ def render(report: dict) -> str:
              "nonce kept once (INSERT into a table keyed by it, in the same kind of database as the tool: a SQLite "
              "file or the same PostgreSQL server), a signed session cookie, 303, a small page that reads it. It "
              "leaves out what the tool does on top: registrations and deployments, course, person, enrolment and "
-             "session rows, roles, CSRF, the rendered programme page.")
+             "session rows, roles, CSRF, the rendered programme page. The floor and the tool are both up during "
+             f"the launch levels, and each level alternates between them: {report['args']['slices']} slices of "
+             "each, in the order floor, tool, tool, floor, floor, tool, ..., summed per server; so a change in "
+             "the machine's speed during a level (other sessions' work on it) falls on both alike.")
     for n in report.get("notes_setup", []):
         L.append(f"- {n}")
     L.append("")
@@ -1816,6 +1866,9 @@ def parse_args():
     p.add_argument("--db", default="sqlite,postgres", help="comma-separated: sqlite, postgres (default both)")
     p.add_argument("--users", default="1,8,32", help="concurrency levels (default 1,8,32)")
     p.add_argument("--duration", type=float, help="seconds per launch level (default 15, quick 4)")
+    p.add_argument("--slices", type=int, default=3,
+                   help="each launch level alternates between the LTI floor and the tool in this many slices "
+                        "of each (default 3)")
     p.add_argument("--workers", type=int, default=4, help="gunicorn workers (WEB_CONCURRENCY), default 4")
     p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (GUNICORN_THREADS), default 4")
     p.add_argument("--grades", type=int, help="grades to deliver (default 1000, quick 200)")
@@ -1933,12 +1986,13 @@ def main() -> int:
                 raise SystemExit(f"unknown database {name!r}")
             be = Backend(name, url, args, d)
             report["backends"].append(be.results)
+            floor = None
             if not args.no_lti_floor:
                 fd = os.path.join(d, "ltifloor")
                 os.makedirs(fd)
                 floor_url = f"sqlite:///{fd}/floor.sqlite3" if name == "sqlite" else pg.create_db("npq_floor")
                 try:
-                    be.results["lti_floor"] = bench_lti_floor(args, fd, name, floor_url)
+                    floor = LtiFloor(args, fd, name, floor_url)
                 except Exception as exc:
                     import traceback
 
@@ -1947,7 +2001,11 @@ def main() -> int:
             try:
                 be.setup()
                 be.bench_first_requests()
-                be.bench_launches()
+                try:
+                    be.bench_launches(floor)
+                finally:
+                    if floor is not None:
+                        be.results["lti_floor"] = floor.stop()
                 if name == "postgres":
                     be.count_statements(pg)
                 if args.launches_only:
