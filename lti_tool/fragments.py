@@ -1,8 +1,8 @@
 """Parts of pages that depend on a programme pack alone, rendered once per worker and pack version.
 
-The framework section of the programme page (every area's statements, ~40% of that page's rendering)
-is the same for every person: it is rendered the first time it is needed, or at start-up by
-`warmup`, and reused until the pack changes (a re-read pack is a new Programme object).
+The framework page's body (every area's statements, three quarters of what the programme page weighed
+when it carried them) is the same for every person: it is rendered the first time it is needed, or at
+start-up by `warmup`, and reused until the pack changes (a re-read pack is a new Programme object).
 A fragment must use nothing of the request: no url_for, ctx, CSRF token or local times.
 """
 from __future__ import annotations

@@ -122,6 +122,13 @@ def programme_home(site):
     site.page.get_by_role("heading", name="Your progress").wait_for()
 
 
+def framework_page(site):
+    programme_home(site)
+    site.page.get_by_role("link", name="Read the framework").click()
+    site.page.get_by_role("heading", name="The framework").wait_for()
+    site.page.locator("details.framework-area summary").first.click()
+
+
 def activity(ref):
     def go(site):
         _participant(site, ref, "**/activities/" + ref)
@@ -426,6 +433,7 @@ def not_found_page(site):
 PAGES = {
     "sandbox course page": sandbox_course,
     "participant programme home": programme_home,
+    "framework": framework_page,
     "activity: reading": activity("NPQSL/sc-reading"),
     "activity: scenario": activity("NPQSL/sc-scenario"),
     "activity: practice": activity("NPQSL/sc-practice"),

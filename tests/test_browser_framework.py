@@ -26,6 +26,8 @@ def test_statements_and_framework_fit(platform, width):
         assert _no_sideways_scroll(page)
         page.screenshot(path=str(ARTIFACTS / f"framework-activity-{width}.png"))
         page.goto(page.url.split("/activities/")[0] + "/programme")
+        page.get_by_role("link", name="Read the framework").click()
+        page.wait_for_url("**/framework")
         page.locator("details.framework-area summary").nth(1).click()
         page.locator("details.framework-area[open]").scroll_into_view_if_needed()
         assert _no_sideways_scroll(page)

@@ -62,8 +62,11 @@ def test_activity_and_programme_pages_show_references_never_ids_or_source_notes(
     assert_plain(visible_text(page.text), "activity page")
     assert "1.7" in page.text and "wording being confirmed" in page.text  # cut off in the source: neutral marker
     home = browser.http.get(re.sub(r"/activities/.*", "/programme", page.url))
-    assert home.status_code == 200 and "The framework" in home.text and "2.2a" in home.text
+    assert home.status_code == 200 and "Read the framework" in home.text
     assert_plain(visible_text(home.text), "programme page")
+    framework = browser.http.get(re.sub(r"/activities/.*", "/framework", page.url))
+    assert framework.status_code == 200 and "The framework" in framework.text and "2.2a" in framework.text
+    assert_plain(visible_text(framework.text), "framework page")
     for activity in ("NPQSL/tc-check", "NPQSL/sc-scenario"):
         other = browser.http.get(re.sub(r"/activities/.*", "/activities/" + activity, page.url))
         if other.status_code == 200:
@@ -73,11 +76,11 @@ def test_activity_and_programme_pages_show_references_never_ids_or_source_notes(
 def test_npqlt_area_awaiting_its_text_reads_neutrally(platform):
     browser = Browser()
     _, page = _launch(platform, browser, "NPQLT/sc-reading", programme="NPQLT")
-    home = browser.http.get(re.sub(r"/activities/.*", "/programme", page.url))
-    text = visible_text(home.text)
+    framework = browser.http.get(re.sub(r"/activities/.*", "/framework", page.url))
+    text = visible_text(framework.text)
     assert "1. Teaching" in text and "will be added when the official wording is confirmed" in text
     assert "High Expectations (Standard 1" not in text
-    assert_plain(text, "NPQLT programme page")
+    assert_plain(text, "NPQLT framework page")
 
 
 def test_writeup_editor_readonly_and_exports_name_statements_by_reference(platform):

@@ -75,6 +75,7 @@ TABLE: dict[str, list[Case]] = {
     "core.logout": [Case(post=LAUNCHED)],
     "session.ticket": [Case(post=LAUNCHED)],  # a page ticket, in cookieless sessions only
     "activities.programme_home": [Case(get=WORK)],
+    "activities.framework": [Case(get=WORK)],
     "activities.activity_page": [Case(get=WORK)],
     "activities.save_or_submit": [Case(post=PARTICIPANTS)],
     "activities.autosave": [Case(post=PARTICIPANTS)],

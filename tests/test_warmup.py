@@ -73,13 +73,22 @@ def test_a_workers_warm_up_stores_nothing_and_keeps_its_warm_connection(app, cap
     assert engine.pool.checkedin() >= 1
 
 
-def test_programme_page_shows_the_cached_framework_section(platform):
-    page = Browser().launch(platform, learner())
+def test_the_framework_page_shows_the_cached_framework_and_the_programme_page_links_to_it(platform):
+    browser = Browser()
+    page = browser.launch(platform, learner())
     assert page.status_code == 200
-    assert 'id="framework"' in page.text and "Learn that" in page.text
+    # The programme page stays light: the framework's full text is a page of its own.
+    assert "Read the framework" in page.text and "framework-area" not in page.text
+    assert len(page.content) < 40_000
+    framework = browser.http.get(page.url.rsplit("/", 1)[0] + "/framework")
+    assert framework.status_code == 200
+    assert 'id="framework"' in framework.text and "Learn that" in framework.text
     # Rendered once, shown to the next person as it is.
-    again = Browser().launch(platform, learner(name="Ben Okafor"))
-    section = page.text[page.text.index('<section class="module" aria-labelledby="framework">'):]
+    other = Browser()
+    second = other.launch(platform, learner(name="Ben Okafor"))
+    again = other.http.get(second.url.rsplit("/", 1)[0] + "/framework")
+    assert again.status_code == 200
+    section = framework.text[framework.text.index('<section aria-labelledby="framework">'):]
     assert section.split("</section>")[0] in again.text
 
 

@@ -64,7 +64,7 @@ def programme_home():
     if programme is None:
         return render_template("activities/no_programme.html", ctx=ctx)
     prog = progress(ctx.person_id, ctx.course_id, programme) if ctx.role == PARTICIPANT else None
-    docs = db().execute(_WRITEUP_STATUS, {"person_id": ctx.person_id, "course_id": ctx.course_id})
+    docs = db().connection().execute(_WRITEUP_STATUS, {"person_id": ctx.person_id, "course_id": ctx.course_id})
     writeup_status = {ref.split("/", 1)[1]: status for ref, status in docs}
     from ..delivery import service as delivery  # noqa: PLC0415
 
@@ -74,6 +74,18 @@ def programme_home():
     return render_template("activities/programme.html", ctx=ctx, programme=programme, progress=prog,
                            writeup_status=writeup_status, windows=wins, window_state=delivery.window_state,
                            pacing=delivery.pacing, has_assessment=config_for(programme.code) is not None)
+
+
+@bp.get("/s/<sid>/framework")
+@reads_only
+@launch_required(PARTICIPANT, TUTOR, COURSE_ADMIN)  # as the programme page
+def framework():
+    """The course programme's framework in full, for reference: its areas and their statements."""
+    ctx = current_context()
+    programme = course_programme()
+    if programme is None:
+        return render_template("activities/no_programme.html", ctx=ctx)
+    return render_template("activities/framework.html", ctx=ctx, programme=programme)
 
 
 @bp.get("/s/<sid>/activities/<code>/<activity_id>")
