@@ -1125,6 +1125,11 @@ class Backend:
         self.results["page"] = {"rows": rows, "bytes": sum(r["bytes"] for r in rows), "wire": sum(r["wire"] for r in rows),
                                 "gzip": sum(r["gzip"] for r in rows),
                                 "server_compresses": any(r["encoding"] != "none" for r in rows)}
+        # The course home a launch opens (same stylesheet and scripts), and the framework page it links to.
+        for key, path in (("programme_html", "/programme"), ("framework_html", "/framework")):
+            st, b, _, _ = fetch(page.url.split("/activities/")[0] + path)
+            if st == 200:
+                self.results["page"][key] = {"bytes": len(b), "gzip": len(gzip.compress(b, 6))}
         log(f"{self.name}: activity page {self.results['page']['bytes']:,} B, gzip {self.results['page']['gzip']:,} B "
             f"({len(rows)} files)")
 
@@ -1746,6 +1751,12 @@ def render(report: dict) -> str:
         for r in page["rows"]:
             L.append(f"| {r['kind']}: {r['what']} | {r['bytes']:,} | {r['wire']:,} | {r['gzip']:,} |")
         L.append(f"| **total** | **{page['bytes']:,}** | **{page['wire']:,}** | **{page['gzip']:,}** |")
+        L.append("")
+        for key, what in (("programme_html", "The programme page (the course home a launch opens)"),
+                          ("framework_html", "The framework page it links to (the framework's full text)")):
+            if page.get(key):
+                L.append(f"- {what}: HTML {page[key]['bytes']:,} bytes, gzip {page[key]['gzip']:,}; the same "
+                         "stylesheet and scripts.")
         L.append("")
 
     L.append("## Targets\n")
