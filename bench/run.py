@@ -842,32 +842,40 @@ class Backend:
                                              custom={"npq_programme": "NPQSL"}, name="First Person")])[0]
         lean_launch(LeanClient(), url)
         out = {}
-        for label, extra in (("without warm-up", {"GUNICORN_PRELOAD": "0", "NPQ_WARM_UP": "0"}),
-                             ("with warm-up", {})):
-            self.tool.stop()
-            saved = dict(self.tool.env)
-            self.tool.env.update(extra)
-            t = time.perf_counter()
-            self.tool.start()
-            started = time.perf_counter() - t
-            self.tool.env = saved
-            runs = []
-            for _ in range(n):
-                client = LeanClient()
-                timing, _ = lean_launch(client, url)
-                client.close()
-                runs.append(timing)
-            tail = runs[int(n * 0.9):]
-            out[label] = {"start_s": started, "first": runs[0], "max_first8": max(r["total"] for r in runs[:8]),
-                          "median_tail": median([r["total"] for r in tail]),
-                          "median_tail_steps": {k: median([r[k] for r in tail]) for k in ("login", "launch", "page")}}
-            log(f"{self.name}: first launch after start-up ({label}): {runs[0]['total'] * 1000:.0f} ms (login "
-                f"{runs[0]['login'] * 1000:.0f}, launch {runs[0]['launch'] * 1000:.0f}, page {runs[0]['page'] * 1000:.0f}); "
-                f"slowest of the first 8 {out[label]['max_first8'] * 1000:.0f} ms (the first 8: " + ", ".join(
-                    f"{r['total'] * 1000:.0f} = {r['login'] * 1000:.0f}+{r['auth'] * 1000:.0f}+{r['launch'] * 1000:.0f}"
-                    f"+{r['page'] * 1000:.0f}" for r in runs[:8]) + f"); launches {int(n * 0.9) + 1}-{n}: "
-                f"median {out[label]['median_tail'] * 1000:.0f} ms; gunicorn up in {started:.1f} s")
+        # One start without the warm-up; three with it (one machine hiccup among the first 8 launches would
+        # decide a single start): the target takes the middle one.
+        for label, extra, starts in (("without warm-up", {"GUNICORN_PRELOAD": "0", "NPQ_WARM_UP": "0"}, 1),
+                                     ("with warm-up", {}, 3)):
+            rounds = [self._first_launches(label, extra, url, n) for _ in range(starts)]
+            rounds.sort(key=lambda x: x["max_first8"] / x["median_tail"])
+            out[label] = {**rounds[len(rounds) // 2], "rounds": rounds}
         self.results["first_requests"] = out
+
+    def _first_launches(self, label: str, extra: dict, url: str, n: int) -> dict:
+        self.tool.stop()
+        saved = dict(self.tool.env)
+        self.tool.env.update(extra)
+        t = time.perf_counter()
+        self.tool.start()
+        started = time.perf_counter() - t
+        self.tool.env = saved
+        runs = []
+        for _ in range(n):
+            client = LeanClient()
+            timing, _ = lean_launch(client, url)
+            client.close()
+            runs.append(timing)
+        tail = runs[int(n * 0.9):]
+        res = {"start_s": started, "first": runs[0], "max_first8": max(r["total"] for r in runs[:8]),
+               "median_tail": median([r["total"] for r in tail]),
+               "median_tail_steps": {k: median([r[k] for r in tail]) for k in ("login", "launch", "page")}}
+        log(f"{self.name}: first launch after start-up ({label}): {runs[0]['total'] * 1000:.0f} ms (login "
+            f"{runs[0]['login'] * 1000:.0f}, launch {runs[0]['launch'] * 1000:.0f}, page {runs[0]['page'] * 1000:.0f}); "
+            f"slowest of the first 8 {res['max_first8'] * 1000:.0f} ms (the first 8: " + ", ".join(
+                f"{r['total'] * 1000:.0f} = {r['login'] * 1000:.0f}+{r['auth'] * 1000:.0f}+{r['launch'] * 1000:.0f}"
+                f"+{r['page'] * 1000:.0f}" for r in runs[:8]) + f"); launches {int(n * 0.9) + 1}-{n}: "
+            f"median {res['median_tail'] * 1000:.0f} ms; gunicorn up in {started:.1f} s")
+        return res
 
     def count_statements(self, pg: "Postgres", launches: int = 20) -> None:
         """PostgreSQL only: the statements the tool sends per request, from the server's own log
@@ -1484,8 +1492,10 @@ def targets(be: dict) -> list[tuple[str, str, bool | None]]:
     fr = (be.get("first_requests") or {}).get("with warm-up")
     if fr:
         ratio = fr["max_first8"] / fr["median_tail"]
+        starts = len(fr.get("rounds", [fr]))
         out.append((f"first launches after start-up (slowest of the first 8) <= {T_FIRST_RATIO:g}x the median of the "
-                    f"91st-100th", f"{fmt(fr['max_first8'] * 1000)} vs {fmt(fr['median_tail'] * 1000)} ms ({ratio:.1f}x)",
+                    f"91st-100th" + (f" (the middle of {starts} starts)" if starts > 1 else ""),
+                    f"{fmt(fr['max_first8'] * 1000)} vs {fmt(fr['median_tail'] * 1000)} ms ({ratio:.1f}x)",
                     ratio <= T_FIRST_RATIO))
     g = be.get("grades")
     if g:
@@ -1665,12 +1675,14 @@ def render(report: dict) -> str:
                  "answers its `/healthz` probe before the first launch), then one user launching 100 times in a "
                  "row on new connections each time, so the first launches meet each worker's first requests. "
                  "*Without warm-up* = `GUNICORN_PRELOAD=0 NPQ_WARM_UP=0` (how the tool started before); *with* = "
-                 "gunicorn.conf.py's default (`preload_app`, lti_tool/warmup.py in the master).\n")
+                 "gunicorn.conf.py's default (`preload_app`, lti_tool/warmup.py in the master, then each worker's "
+                 "own warm-up), three starts, sorted by their ratio: the target takes the middle one.\n")
         L.append("| DB | start-up | gunicorn up (s) | first launch ms (login / launch / page) | slowest of first 8 ms "
                  "| median of launches 91-100 ms | first / median |")
         L.append("|---|---|--:|--:|--:|--:|--:|")
         for dbn, fr in firsts:
-            for label, x in fr.items():
+            for label, x in [(f"{lab} ({k + 1} of {len(y['rounds'])})" if len(y.get("rounds", [])) > 1 else lab, r)
+                             for lab, y in fr.items() for k, r in enumerate(y.get("rounds", [y]))]:
                 f = x["first"]
                 L.append(f"| {dbn} | {label} | {fmt(x['start_s'])} | {fmt(f['total'] * 1000)} ({fmt(f['login'] * 1000)} / "
                          f"{fmt(f['launch'] * 1000)} / {fmt(f['page'] * 1000)}) | {fmt(x['max_first8'] * 1000)} | "
