@@ -7,16 +7,16 @@
 What it does: copies the application to a temp dir (so edits made to the working tree during the run do not
 change what is measured; --no-snapshot to skip), runs a bare Flask app (bench/bare_app.py) under the same
 gunicorn settings as the floor, then for each database the LTI floor (bench/lti_floor_app.py: state cookie,
-the same RS256 verification, the nonce kept once in the same database, with a platform of its own; it stays up
-beside the tool, and each launch level alternates between the two in slices, so both meet the same load from
-the rest of the machine) and (a fresh SQLite file; a throwaway PostgreSQL cluster
+the same RS256 verification, the nonce kept once in the same database, with a platform of its own) and (a
+fresh SQLite file; a throwaway PostgreSQL cluster
 on 127.0.0.1 when the server binaries are on the machine) migrates it with `flask --app wsgi db upgrade`,
 starts the tool with `gunicorn -c gunicorn.conf.py --bind 127.0.0.1:PORT wsgi:app`, starts
 tests.platform_server.PlatformServer in a process of its own (bench/platform_proc.py), registers it in the
 tool's database as tests/conftest.py's register() does, and measures:
 
 - complete launches (tool OIDC login -> platform auth -> tool launch -> redirects -> first page; one
-  keep-alive client with a cookie jar per virtual user) at 1, 8 and 32 concurrent users after a warm-up:
+  keep-alive client with a cookie jar per virtual user) at 1, 8 and 32 concurrent users after a warm-up,
+  every database's tool and LTI floor up at once and each level interleaved between them in slices:
   launches/s, p50/p95/p99, the tool's CPU per launch (utime+stime of the gunicorn master and workers from
   /proc), the platform's JWKS fetches, and the CPU the rest of the machine used meanwhile;
 - the first launches after a restart of the tool, with and without the warm-up at start-up;
@@ -787,51 +787,52 @@ class Backend:
             self.app.extensions["db_engine"].dispose()
 
     # -- launches -----------------------------------------------------------------------------
-    def bench_launches(self, floor: LtiFloor | None = None) -> None:
+    def bench_launches(self) -> None:
+        """The launch levels of this backend alone (the what-if run); the main run interleaves every server's
+        levels (interleaved_levels)."""
+        self.launch_warmup()
+        for users in self.args.users:
+            self.add_level(users, [self.run_slice(users, self.args.duration)])
+        self.finish_launches()
+
+    def launch_warmup(self) -> None:
         a = self.args
         n = max(a.users)
         specs = [spec(f"bench-user-{i:03d}", context_id="bench-launch-course", resource_link_id="rl-course-home",
                       custom={"npq_programme": "NPQSL"}, name=f"Learner{i} Bench{i}") for i in range(n)]
-        urls = self.platform.login_urls(specs)
-        sessions = make_clients(a.client, n)
+        self._launch_urls = self.platform.login_urls(specs)
+        self._launch_sessions = make_clients(a.client, n)
+        self._cpu = {"tool": self.tool.cpu, "platform": self.platform.cpu, "loadgen": own_cpu}
         jwks0 = self.platform.stats()["jwks_fetches"]
-        cpu = {"tool": self.tool.cpu, "platform": self.platform.cpu, "loadgen": own_cpu}
         want = max(64, 4 * a.workers * a.threads)
         log(f"{self.name}: launch warm-up at {n} users, new connections per launch (at least {a.warmup:.0f}s and "
             f"{want} launches, so every worker has served each page)")
-        warm = run_level(n, a.warmup, sessions, urls, cpu, min_launches=want, max_seconds=a.warmup_max,
-                         fresh_connections=True)
+        warm = run_level(n, a.warmup, self._launch_sessions, self._launch_urls, self._cpu, min_launches=want,
+                         max_seconds=a.warmup_max, fresh_connections=True)
         warm["jwks_fetches"] = self.platform.stats()["jwks_fetches"] - jwks0
         self.results["warmup"] = warm
         log(f"{self.name}: warm-up: {warm['launches']} launches in {warm['seconds']:.1f}s, tool CPU "
             f"{warm['cpu_tool']:.1f} ms/launch, JWKS fetches {warm['jwks_fetches']}, errors {warm['errors']}")
         if warm["launches"] == 0:
             raise RuntimeError(f"no launch succeeded during warm-up: {warm['error_kinds']}")
-        levels = []
-        for users in a.users:
-            j0 = self.platform.stats()["jwks_fetches"]
-            if floor is None:
-                res = run_level(users, a.duration, sessions, urls, cpu)
-            else:
-                # The floor and the tool in turns (floor, tool, tool, floor, ...), a.slices of each: drift in
-                # the machine's speed (other sessions' work on it) falls on both alike.
-                ours, theirs = [], []
-                for i in range(a.slices):
-                    for who in (("floor", "tool") if i % 2 == 0 else ("tool", "floor")):
-                        if who == "floor":
-                            theirs.append(floor.run_slice(users, a.duration / a.slices))
-                        else:
-                            ours.append(run_slice(users, a.duration / a.slices, sessions, urls, cpu))
-                floor.add_level(users, theirs)
-                res = summarize_level(users, ours)
-            res["jwks_fetches"] = self.platform.stats()["jwks_fetches"] - j0
-            log(f"{self.name}: {users:>2} users: {res['launches']} launches, {res['rate']:.1f}/s, p50 {res['p50']:.0f} ms, "
-                f"p95 {res['p95']:.0f} ms, tool CPU {res['cpu_tool']:.1f} ms/launch, errors {res['errors']}")
-            levels.append(res)
-        self.results["launch"] = levels
-        self.results["jwks_fetches"] = sum(x["jwks_fetches"] for x in levels)
+        self.results["launch"] = []
+        self._jwks_mark = self.platform.stats()["jwks_fetches"]
+
+    def run_slice(self, users: int, seconds: float) -> dict:
+        return run_slice(users, seconds, self._launch_sessions, self._launch_urls, self._cpu)
+
+    def add_level(self, users: int, slices: list[dict]) -> None:
+        res = summarize_level(users, slices)
+        jwks = self.platform.stats()["jwks_fetches"]
+        res["jwks_fetches"], self._jwks_mark = jwks - self._jwks_mark, jwks
+        log(f"{self.name}: {users:>2} users: {res['launches']} launches, {res['rate']:.1f}/s, p50 {res['p50']:.0f} ms, "
+            f"p95 {res['p95']:.0f} ms, tool CPU {res['cpu_tool']:.1f} ms/launch, errors {res['errors']}")
+        self.results["launch"].append(res)
+
+    def finish_launches(self) -> None:
+        self.results["jwks_fetches"] = sum(x["jwks_fetches"] for x in self.results["launch"])
         self.results["jwks_total"] = self.platform.stats()["jwks_fetches"]
-        self._launch_urls, self._launch_sessions = urls, sessions
+
 
     def bench_first_requests(self, n: int = 100) -> None:
         """The first launches after a restart against the hundredth: the tool is restarted (the platform's
@@ -1372,6 +1373,21 @@ def source_fingerprint(root: Path | None = None) -> str:
     return f"{h.hexdigest()[:16]} ({len(set(files))} files)"
 
 
+def interleaved_levels(args, servers: list) -> None:
+    """Every server's launch levels in turns: for each level, args.slices slices of each server, in the order
+    of the list on even slices and reversed on odd ones (floor, tool, ..., tool, floor, ...). The LTI floors
+    and the tools of both databases are all up meanwhile, so drift in the machine's speed (other sessions'
+    work on it) falls on each alike, and the ratios between them (tool/floor, PostgreSQL/SQLite) compare
+    like with like."""
+    for users in args.users:
+        slices: dict[int, list] = {id(x): [] for x in servers}
+        for i in range(args.slices):
+            for server in (servers if i % 2 == 0 else list(reversed(servers))):
+                slices[id(server)].append(server.run_slice(users, args.duration / args.slices))
+        for server in servers:
+            server.add_level(users, slices[id(server)])
+
+
 class LtiFloor:
     """bench/lti_floor_app.py under the same gunicorn settings, with a platform of its own (the platform only
     posts tokens to the launch URL it was registered with), its nonces kept in the same database as the tool.
@@ -1620,10 +1636,12 @@ def render(report: dict) -> str:
              "nonce kept once (INSERT into a table keyed by it, in the same kind of database as the tool: a SQLite "
              "file or the same PostgreSQL server), a signed session cookie, 303, a small page that reads it. It "
              "leaves out what the tool does on top: registrations and deployments, course, person, enrolment and "
-             "session rows, roles, CSRF, the rendered programme page. The floor and the tool are both up during "
-             f"the launch levels, and each level alternates between them: {report['args']['slices']} slices of "
-             "each, in the order floor, tool, tool, floor, floor, tool, ..., summed per server; so a change in "
-             "the machine's speed during a level (other sessions' work on it) falls on both alike.")
+             "session rows, roles, CSRF, the rendered programme page.")
+    L.append("- The launch levels are interleaved: the LTI floor and the tool of every database are all up, and "
+             f"each level runs {report['args']['slices']} slices of each server in turns (SQLite floor, SQLite "
+             "tool, PostgreSQL floor, PostgreSQL tool, then the reverse order, ...), summed per server: a change "
+             "in the machine's speed during the run (other sessions' work on it) falls on every server alike, so "
+             "the ratios (tool / floor, PostgreSQL / SQLite) compare like with like.")
     for n in report.get("notes_setup", []):
         L.append(f"- {n}")
     L.append("")
@@ -1983,52 +2001,73 @@ def main() -> int:
             os.makedirs(d)
             report["bare"] = bench_bare(args, d)
 
-        for name in args.dbs:
-            d = os.path.join(workroot, name)
-            os.makedirs(d)
-            if name == "sqlite":
-                url = f"sqlite:///{d}/tool.sqlite3"
-            elif name == "postgres":
-                pg = Postgres()
-                if pg.bindir is None and args.install_missing and os.geteuid() == 0:
-                    log("installing postgresql (apt-get)")
-                    subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], capture_output=True)
+        # Every database's tool and LTI floor are started and warmed first, then all the launch levels run
+        # interleaved (interleaved_levels), then each database's other measurements, one after the other.
+        started: list[tuple[str, Backend, LtiFloor | None]] = []
+        try:
+            for name in args.dbs:
+                d = os.path.join(workroot, name)
+                os.makedirs(d)
+                if name == "sqlite":
+                    url = f"sqlite:///{d}/tool.sqlite3"
+                elif name == "postgres":
                     pg = Postgres()
-                if pg.bindir is None:
-                    report["notes"].append("PostgreSQL server binaries not found (initdb/pg_ctl): SQLite only. "
-                                           "Run with --install-missing (as root) to apt-get install postgresql.")
-                    log("PostgreSQL not available: skipped")
-                    continue
-                if not ensure_psycopg():
-                    report["notes"].append("psycopg could not be installed into the venv: SQLite only.")
-                    continue
-                pg.start()
-                report["postgres"] = pg.version
-                url = pg.create_db("npq_bench")
-            else:
-                raise SystemExit(f"unknown database {name!r}")
-            be = Backend(name, url, args, d)
-            report["backends"].append(be.results)
-            floor = None
-            if not args.no_lti_floor:
-                fd = os.path.join(d, "ltifloor")
-                os.makedirs(fd)
-                floor_url = f"sqlite:///{fd}/floor.sqlite3" if name == "sqlite" else pg.create_db("npq_floor")
-                try:
-                    floor = LtiFloor(args, fd, name, floor_url)
-                except Exception as exc:
-                    import traceback
+                    if pg.bindir is None and args.install_missing and os.geteuid() == 0:
+                        log("installing postgresql (apt-get)")
+                        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], capture_output=True)
+                        pg = Postgres()
+                    if pg.bindir is None:
+                        report["notes"].append("PostgreSQL server binaries not found (initdb/pg_ctl): SQLite only. "
+                                               "Run with --install-missing (as root) to apt-get install postgresql.")
+                        log("PostgreSQL not available: skipped")
+                        pg = None
+                        continue
+                    if not ensure_psycopg():
+                        report["notes"].append("psycopg could not be installed into the venv: SQLite only.")
+                        pg = None
+                        continue
+                    pg.start()
+                    report["postgres"] = pg.version
+                    url = pg.create_db("npq_bench")
+                else:
+                    raise SystemExit(f"unknown database {name!r}")
+                be = Backend(name, url, args, d)
+                report["backends"].append(be.results)
+                floor = None
+                if not args.no_lti_floor:
+                    fd = os.path.join(d, "ltifloor")
+                    os.makedirs(fd)
+                    floor_url = f"sqlite:///{fd}/floor.sqlite3" if name == "sqlite" else pg.create_db("npq_floor")
+                    try:
+                        floor = LtiFloor(args, fd, name, floor_url)
+                    except Exception as exc:
+                        import traceback
 
-                    traceback.print_exc()
-                    report["notes"].append(f"{name}: the LTI floor failed: {type(exc).__name__}: {exc}")
-            try:
+                        traceback.print_exc()
+                        report["notes"].append(f"{name}: the LTI floor failed: {type(exc).__name__}: {exc}")
+                started.append((name, be, floor))
                 be.setup()
                 be.bench_first_requests()
-                try:
-                    be.bench_launches(floor)
-                finally:
-                    if floor is not None:
-                        be.results["lti_floor"] = floor.stop()
+                be.launch_warmup()
+            interleaved_levels(args, [x for _, be, floor in started for x in (floor, be) if x is not None])
+            for _, be, _ in started:
+                be.finish_launches()
+        except Exception as exc:
+            import traceback
+
+            traceback.print_exc()
+            report["notes"].append(f"the launch levels stopped early: {type(exc).__name__}: {exc}")
+            for _, be, _ in started:
+                be.results.setdefault("error", f"{type(exc).__name__}: {exc}")
+        finally:
+            for name, be, floor in started:
+                if floor is not None:
+                    be.results["lti_floor"] = floor.stop()
+
+        for name, be, _ in started:
+            try:
+                if "error" in be.results:
+                    continue
                 if name == "postgres":
                     be.count_statements(pg)
                 if args.launches_only:
@@ -2064,8 +2103,8 @@ def main() -> int:
                 report["notes"].append(f"{name}: the run stopped early: {type(exc).__name__}: {exc}")
             finally:
                 be.teardown()
-                if pg is not None and name == "postgres":
-                    pg.stop()
+        if pg is not None:
+            pg.stop()
         if args.what_if and "sqlite" in args.dbs:
             d = os.path.join(workroot, "whatif")
             os.makedirs(d)
