@@ -183,7 +183,10 @@ _WORK_STATUS = select(
 
 
 def progress(person_id: int, course_id: int, programme: Programme) -> Progress:
-    rows = db().execute(_WORK_STATUS, {"person_id": person_id, "course_id": course_id})
+    session = db()
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # what the ORM's autoflush would do; the statement runs on the connection itself
+    rows = session.connection().execute(_WORK_STATUS, {"person_id": person_id, "course_id": course_id})
     status = {ref: ("done" if submitted else "draft") for ref, submitted in rows}
     done = [a for a in programme.activities.values() if status.get(a.ref) == "done"]
     covered = covered_units(programme, done)

@@ -284,6 +284,7 @@ def _load_cached(root: str, stamp: tuple) -> dict[str, AssessmentConfig]:
 
 
 _parse_lock = threading.Lock()
+_loaded: dict[str, tuple[tuple, dict[str, AssessmentConfig]]] = {}
 
 
 def load_assessments(root: str | Path) -> dict[str, AssessmentConfig]:
@@ -291,8 +292,14 @@ def load_assessments(root: str | Path) -> dict[str, AssessmentConfig]:
     (the same stamp as the programme packs, looked at most once a second: the programme page asks
     on every request). A broken assessment.yaml is logged and left out (the rest keeps working)."""
     stamp = pack_stamp(root)
+    key = str(root)
+    hit = _loaded.get(key)
+    if hit is not None and hit[0] is stamp:  # the same stamp object: nothing looked at again since
+        return hit[1]
     with _parse_lock:
-        return _load_cached(str(root), stamp)
+        configs = _load_cached(key, stamp)
+    _loaded[key] = (stamp, configs)
+    return configs
 
 
 def content_check_lines(root: str | Path) -> tuple[list[str], list[Problem]]:

@@ -402,9 +402,18 @@ def pack_stamp(root: str | Path) -> tuple:
         return seen[1]
 
 
+_loaded: dict[str, tuple[tuple, dict[str, Programme]]] = {}
+
+
 def load_programmes(root: str | Path) -> dict[str, Programme]:
     """The packs under root, parsed once and re-read when a file changes (one thread parses while
     the others wait)."""
     stamp = pack_stamp(root)
+    key = str(root)
+    hit = _loaded.get(key)
+    if hit is not None and hit[0] is stamp:  # the same stamp object: nothing looked at again since
+        return hit[1]
     with _parse_lock:
-        return _load_cached(str(root), stamp)
+        programmes = _load_cached(key, stamp)
+    _loaded[key] = (stamp, programmes)
+    return programmes

@@ -50,10 +50,16 @@ def item_kind(ref: str | None) -> str:
     return item.kind_label if item is not None else ""
 
 
-@bp.app_context_processor
-def _time_helpers():
-    return {"local_time": lambda dt: dates.format_datetime(dt, with_zone=True, weekday=True),
-            "person_zone": person_zone, "item_link": item_link, "item_kind": item_kind}
+def local_time(dt) -> str:
+    return dates.format_datetime(dt, with_zone=True, weekday=True)
+
+
+@bp.record_once
+def _time_helpers(state):
+    # Template globals rather than a context processor: they read the request when called, and a
+    # context processor would run on every render of every page.
+    state.app.jinja_env.globals.update(local_time=local_time, person_zone=person_zone, item_link=item_link,
+                                       item_kind=item_kind)
 
 
 @bp.post("/s/<sid>/timezone")
