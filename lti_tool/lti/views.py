@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request, session,
+                   url_for)
 from flask_wtf.csrf import generate_csrf
 
 from ..auth import remember_launch
@@ -91,7 +92,8 @@ def launch():
         response = cookieless.handoff(ctx.session_id, secret, target, ctx.services)
     else:
         remember_launch(ctx.session_id)
-        generate_csrf()  # now, while the session changes anyway: the first page then leaves it as it is
+        if "csrf_token" not in session:
+            generate_csrf()  # now, while the session changes anyway: the first page then leaves it as it is
         response = redirect(target, code=303)
     # The state cookie has done its job.
     response.delete_cookie(STATE_COOKIE_PREFIX + state_id(request.form.get("state", "")), path="/lti/")
