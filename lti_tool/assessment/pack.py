@@ -17,7 +17,7 @@ from typing import Any, Optional
 import yaml
 from jsonschema import Draft202012Validator
 
-from ..content.loader import Problem, _line_of, _path_text, check_pack, pack_folders, pack_stamp
+from ..content.loader import Problem, _line_of, _path_text, check_pack, pack_folders, read_by_stamp
 from ..content.model import Programme
 from .schedules import declaration_types, word_cap_for
 
@@ -291,15 +291,7 @@ def load_assessments(root: str | Path) -> dict[str, AssessmentConfig]:
     """The valid assessment configurations, by programme code; re-read when a pack file changes
     (the same stamp as the programme packs, looked at most once a second: the programme page asks
     on every request). A broken assessment.yaml is logged and left out (the rest keeps working)."""
-    stamp = pack_stamp(root)
-    key = str(root)
-    hit = _loaded.get(key)
-    if hit is not None and hit[0] is stamp:  # the same stamp object: nothing looked at again since
-        return hit[1]
-    with _parse_lock:
-        configs = _load_cached(key, stamp)
-    _loaded[key] = (stamp, configs)
-    return configs
+    return read_by_stamp(root, _load_cached, _parse_lock, _loaded)
 
 
 def content_check_lines(root: str | Path) -> tuple[list[str], list[Problem]]:

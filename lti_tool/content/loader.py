@@ -402,18 +402,25 @@ def pack_stamp(root: str | Path) -> tuple:
         return seen[1]
 
 
+def read_by_stamp(root: str | Path, parse, lock: threading.Lock, loaded: dict):
+    """What `parse(root, stamp)` (an lru_cache'd reader of the packs) gives for the packs' current
+    stamp, parsed once per change (one thread parses while the others wait). While the stamp is the
+    same object (pack_stamp looks at the files at most once a second), `loaded` answers without a
+    lock or hashing the stamp: every request asks."""
+    stamp = pack_stamp(root)
+    key = str(root)
+    hit = loaded.get(key)
+    if hit is not None and hit[0] is stamp:
+        return hit[1]
+    with lock:
+        value = parse(key, stamp)
+    loaded[key] = (stamp, value)
+    return value
+
+
 _loaded: dict[str, tuple[tuple, dict[str, Programme]]] = {}
 
 
 def load_programmes(root: str | Path) -> dict[str, Programme]:
-    """The packs under root, parsed once and re-read when a file changes (one thread parses while
-    the others wait)."""
-    stamp = pack_stamp(root)
-    key = str(root)
-    hit = _loaded.get(key)
-    if hit is not None and hit[0] is stamp:  # the same stamp object: nothing looked at again since
-        return hit[1]
-    with _parse_lock:
-        programmes = _load_cached(key, stamp)
-    _loaded[key] = (stamp, programmes)
-    return programmes
+    """The packs under root, parsed once and re-read when a file changes."""
+    return read_by_stamp(root, _load_cached, _parse_lock, _loaded)
