@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 from typing import NamedTuple
+from weakref import WeakKeyDictionary
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, url_for
@@ -30,14 +31,14 @@ ISSUER = "https://rehearsal.invalid"  # never resolvable: nothing is ever fetche
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 
 
-_setups: dict[int, PlatformSetup] = {}
+_setups: WeakKeyDictionary[Flask, PlatformSetup] = WeakKeyDictionary()
 
 
 def _setup(app: Flask) -> PlatformSetup:
-    # Made once per process (a new RSA key is 50-100 ms of CPU); forked workers inherit the master's.
-    if id(app) not in _setups:
-        _setups[id(app)] = _make_setup(app)
-    return _setups[id(app)]
+    # Made once per app and process (a new RSA key is 50-100 ms of CPU); forked workers inherit the master's.
+    if app not in _setups:
+        _setups[app] = _make_setup(app)
+    return _setups[app]
 
 
 def _make_setup(app: Flask) -> PlatformSetup:
@@ -51,8 +52,8 @@ def _make_setup(app: Flask) -> PlatformSetup:
 def _register(app: Flask, setup: PlatformSetup, platform_id: int | None) -> int:
     with app.app_context():
         session = app.extensions["db_session"]()
-        platform = Platform(id=platform_id, name="Start-up rehearsal", issuer=ISSUER, client_id=setup.client_id, status=ACTIVE,
-                            registered_via="rehearsal", auth_login_url=ISSUER + "/auth",
+        platform = Platform(id=platform_id, name="Start-up rehearsal", issuer=ISSUER, client_id=setup.client_id,
+                            status=ACTIVE, registered_via="rehearsal", auth_login_url=ISSUER + "/auth",
                             auth_token_url=ISSUER + "/token", key_set=setup.jwks())
         session.add(platform)
         session.flush()
@@ -64,6 +65,7 @@ def _register(app: Flask, setup: PlatformSetup, platform_id: int | None) -> int:
 
 class _Signed(NamedTuple):
     made_at: float
+    secret_key: str  # what signed the login's state
     platform_id: int  # the login's state names it: the platform is registered again under this ID
     form: dict
     cookie_name: str
@@ -73,13 +75,15 @@ class _Signed(NamedTuple):
 # The signed launch (its form and the state cookie that goes with it) of the last rehearsal that signed
 # one: a worker's rehearsal posts it again, within its own rolled-back transaction, rather than sign a
 # new token (the platform side's signing parses its PEM key each time: ~55 ms of CPU, in every worker at once).
-_signed: dict[int, _Signed] = {}
+_signed: WeakKeyDictionary[Flask, _Signed] = WeakKeyDictionary()
 REUSE_SIGNED_SECONDS = 60  # well within the token's and the state's lifetimes
 
 
 def _kept_launch(app: Flask) -> _Signed | None:
-    kept = _signed.get(id(app))
-    return kept if kept is not None and time.monotonic() - kept.made_at < REUSE_SIGNED_SECONDS else None
+    kept = _signed.get(app)
+    if kept is None or time.monotonic() - kept.made_at >= REUSE_SIGNED_SECONDS or kept.secret_key != app.secret_key:
+        return None
+    return kept
 
 
 def _launch(app: Flask, setup: PlatformSetup, platform_id: int, kept: _Signed | None, programme: str,
@@ -101,7 +105,7 @@ def _launch(app: Flask, setup: PlatformSetup, platform_id: int, kept: _Signed | 
         cookie_name = STATE_COOKIE_PREFIX + state_id(signed["state"])
         cookie = client.get_cookie(cookie_name, path="/lti/")
         if cookie is not None:
-            _signed[id(app)] = _Signed(time.monotonic(), platform_id, form, cookie_name, cookie.value)
+            _signed[app] = _Signed(time.monotonic(), app.secret_key, platform_id, form, cookie_name, cookie.value)
     answer = client.post("/lti/launch", data=form)
     if answer.status_code != 303:
         raise RuntimeError(f"launch answered {answer.status_code}")
