@@ -8,10 +8,14 @@ import shutil
 import time
 
 import yaml
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from lti_tool.content import load_programmes
-from lti_tool.models import ActivitySubmission, ActivityWork, Person
+from lti_tool.db import db, utcnow
+from lti_tool.grades.delivery import deliver_due
+from lti_tool.models import ActivitySubmission, ActivityWork, GradeOutbox, Person
 
 from .browser import Browser, csrf_token
 from .conftest import learner
@@ -121,6 +125,51 @@ def test_best_of_three_attempts_scored_through_the_shuffle(platform, browser, db
     sent = [body["scoreGiven"] for _, body in platform.received.scores]
     assert sent == [3, 5, 5]  # always the best so far
     assert platform.received.scores[-1][1]["scoreMaximum"] == 5
+
+
+def test_an_older_score_held_back_is_not_sent_after_a_newer_one_arrived(platform, browser, app, dbs):
+    """Attempt 1's score meets a platform outage and waits for its retry; attempt 2's score is sent
+    meanwhile. The retry must not then be posted (the platform would refuse its older timestamp)
+    nor shown to a tutor as a refusal: the gradebook already holds the newer score."""
+    spec = learner(custom={"npq_item": "NPQSL/sc-check"}, lineitems_url=platform.issuer + "/lineitems")
+    spec.lineitem_url = platform.add_line_item("Knowledge check", 5, resource_id="NPQSL/sc-check")
+    page = browser.launch(platform, spec)
+    activity = _activity("sc-check")
+    ids = [q.id for q in activity.questions]
+    gb = platform.gradebook
+    gb.fail_next, gb.fail_status = 1, 503
+
+    done = browser.http.post(page.url, data=_answers_as_shown(page.text, activity, set(ids[:2])))
+    assert "You scored 2 out of 5" in done.text
+    assert _wait_for(lambda: (e := _entries(app, spec.user_id)) and e[0].attempts == 1 and e[0].lease_owner is None)
+    first = _entries(app, spec.user_id)[0]
+    assert first.status == "pending" and "503" in first.last_error and not first.maybe_delivered
+    with app.app_context():  # its backoff has grown: the next attempt is an hour away
+        db().execute(update(GradeOutbox).where(GradeOutbox.id == first.id)
+                     .values(next_attempt_at=utcnow() + timedelta(hours=1)))
+        db().commit()
+
+    done = browser.http.post(page.url, data=_answers_as_shown(done.text, activity, set(ids[:4])))
+    assert "You scored 4 out of 5" in done.text
+    assert _wait_for(lambda: len(e := _entries(app, spec.user_id)) == 2 and e[1].status == "delivered")
+    assert [body["scoreGiven"] for _, body in platform.received.scores] == [4]
+
+    posts = platform.received.score_attempts
+    with app.app_context():
+        db().execute(update(GradeOutbox).where(GradeOutbox.id == first.id).values(next_attempt_at=utcnow()))
+        db().commit()
+        assert deliver_due() == 1
+    first, second = _entries(app, spec.user_id)
+    assert platform.received.score_attempts == posts  # not posted again
+    assert first.status == "delivered" and second.status == "delivered"
+    assert gb.latest[(spec.lineitem_url, spec.user_id)]["scoreGiven"] == 4
+
+
+def _entries(app, user_id: str) -> list[GradeOutbox]:
+    with app.app_context():
+        return list(db().scalars(select(GradeOutbox).where(GradeOutbox.source == "activity")
+                                 .where(GradeOutbox.score["userId"].as_string() == user_id)
+                                 .order_by(GradeOutbox.id)))
 
 
 def _version(html: str) -> str:

@@ -209,7 +209,19 @@ def _refusal(resp: requests.Response) -> DeliveryError:
                          may_have_arrived=status >= 500 and status not in _UNHANDLED_5XX)
 
 
+def _superseded(entry: GradeOutbox) -> bool:
+    """A newer score of ours for the same person and item has been delivered: this one's older
+    timestamp would be refused, and the gradebook already holds our latest word."""
+    return db().scalar(select(GradeOutbox.id).where(
+        GradeOutbox.platform_id == entry.platform_id, GradeOutbox.course_id == entry.course_id,
+        GradeOutbox.person_id == entry.person_id, GradeOutbox.resource_id == entry.resource_id,
+        GradeOutbox.id > entry.id, GradeOutbox.status == "delivered").limit(1)) is not None
+
+
 def deliver(entry: GradeOutbox) -> None:
+    if _superseded(entry):
+        log.info("grade %s not sent: a newer grade for the same person and item was delivered", entry.id)
+        return
     platform = db().get(Platform, entry.platform_id)
     if platform is None or not platform.is_active:
         raise DeliveryError("the platform is not active in the tool", retry=False)
@@ -227,5 +239,8 @@ def deliver(entry: GradeOutbox) -> None:
         return
     if entry.maybe_delivered and _is_stale_timestamp_refusal(resp):
         log.info("grade %s: an earlier attempt had arrived (%s)", entry.id, resp.status_code)
+        return
+    if _is_stale_timestamp_refusal(resp) and _superseded(entry):  # another worker sent the newer one first
+        log.info("grade %s refused as older than a newer grade of ours (%s)", entry.id, resp.status_code)
         return
     raise _refusal(resp)
