@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from lti_tool.models import DISABLED, PENDING, Deployment, Enrolment, LaunchSession, LaunchState, Person, Platform
 from lti_tool.sandbox.platform import decode_claims_unverified
@@ -25,6 +26,30 @@ def test_participant_launch_lands_on_their_activities(platform, browser, dbs):
     assert (person.name, person.email, person.given_name) == ("Asha Patel", "asha@example.org", "Asha")
     enrolment = dbs.scalar(select(Enrolment).where(Enrolment.person_id == person.id))
     assert enrolment.role == "participant" and enrolment.course.title == "NPQSL Cohort A"
+
+
+def test_a_later_launch_keeps_the_person_up_to_date_without_rewriting_them_each_time(platform, browser, dbs):
+    """Names and email follow the platform's latest claims (a claim left out keeps its value); the
+    launch time is written at most hourly, and each launch's own time is its session's."""
+    spec = learner()
+    browser.launch(platform, spec)
+    person = dbs.scalar(select(Person).where(Person.sub == spec.user_id))
+    first_seen = person.last_launch_at
+    spec.name, spec.email, spec.given_name = "Asha Patel-Okafor", "asha.po@example.org", None
+    browser.launch(platform, spec)
+    dbs.expire_all()
+    person = dbs.get(Person, person.id)
+    assert (person.name, person.email, person.given_name) == ("Asha Patel-Okafor", "asha.po@example.org", "Asha")
+    assert person.last_launch_at == first_seen  # within the hour: not written again
+    sessions = dbs.scalars(select(LaunchSession.created_at).where(LaunchSession.person_id == person.id)
+                           .order_by(LaunchSession.created_at)).all()
+    assert len(sessions) == 2 and sessions[1] > first_seen
+
+    dbs.execute(update(Person).where(Person.id == person.id).values(last_launch_at=first_seen - timedelta(hours=2)))
+    dbs.commit()
+    browser.launch(platform, spec)
+    dbs.expire_all()
+    assert dbs.get(Person, person.id).last_launch_at > sessions[1]  # an hour on: written with this launch
 
 
 def test_tutor_launch_lands_on_course_and_marking(platform, browser):

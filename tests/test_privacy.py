@@ -9,12 +9,14 @@ import io
 import json
 import time
 import zipfile
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
-from lti_tool.db import Base, db, engine
+from lti_tool.dates import format_datetime
+from lti_tool.db import Base, db, engine, utcnow
 from lti_tool.models import Mark, Person
 from lti_tool.privacy.erasure import erase, inventory_pseudonymised_columns_are_links
 from lti_tool.privacy.inventory import (BLANK, DELETE, ERASURE_RULES, KEEP, PSEUDONYMISE, RETENTION_CATEGORIES,
@@ -136,6 +138,9 @@ def _download(pw: PrivacyWorld) -> tuple[object, zipfile.ZipFile]:
 
 
 def test_export_holds_everything_about_the_person_and_nothing_of_anyone_else(app, pw):
+    with app.app_context():  # launches write it to the hour: the summary must give the latest launch's time
+        db().execute(update(Person).where(Person.id == pw.p_id).values(last_launch_at=utcnow() - timedelta(hours=3)))
+        db().commit()
     before = len(_audit(app, "subject_access.export", pw.p_id))
     started = time.monotonic()
     resp, archive = _download(pw)
@@ -179,6 +184,8 @@ def test_export_holds_everything_about_the_person_and_nothing_of_anyone_else(app
     text = " ".join(page.extract_text() for page in pdf.pages)
     assert NAME in text and "Risk assessment" in text and "Action plan" in text and "Tess Tutor" in text
     assert "Quinn" not in text
+    latest = max(datetime.fromisoformat(s["created_at"]) for s in tables["launches"]["launch_session"])
+    assert f"Last opened the tool {format_datetime(latest.replace(tzinfo=timezone.utc))}" in " ".join(text.split())
 
 
 def test_export_reads_a_full_programme_in_a_few_queries(app, pw):

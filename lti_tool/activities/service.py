@@ -187,7 +187,11 @@ def progress(person_id: int, course_id: int, programme: Programme) -> Progress:
     if session.new or session.dirty or session.deleted:
         session.flush()  # what the ORM's autoflush would do; the statement runs on the connection itself
     rows = session.connection().execute(_WORK_STATUS, {"person_id": person_id, "course_id": course_id})
-    status = {ref: ("done" if submitted else "draft") for ref, submitted in rows}
+    return progress_of({ref: ("done" if submitted else "draft") for ref, submitted in rows}, programme)
+
+
+def progress_of(status: dict[str, str], programme: Programme) -> Progress:
+    """Progress from each activity's status by its ref ("done" or "draft"; absent: not started)."""
     done = [a for a in programme.activities.values() if status.get(a.ref) == "done"]
     covered = covered_units(programme, done)
     modules = []

@@ -15,10 +15,11 @@ from .. import dates
 from ..db import db, reads_only
 from ..grades.delivery import kick
 from ..grades.outbox import enqueue_score
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
-from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, ActivityWork, Question, WriteupDoc
+from ..models import COURSE_ADMIN, PARTICIPANT, TUTOR, ActivityWork, Question
 from ..content import bibliography
+from .home import read_course_home
 from .checks import Policy, attempt_state, refusal, shuffled_options
 from .service import (
     AnswerError,
@@ -29,6 +30,7 @@ from .service import (
     mark,
     missing_answers,
     progress,
+    progress_of,
     save_draft,
     submit,
 )
@@ -51,10 +53,6 @@ def _activity_or_404(code: str, activity_id: str) -> tuple[Programme, Activity]:
     return programme, activity
 
 
-_WRITEUP_STATUS = select(WriteupDoc.template_ref, WriteupDoc.status).where(
-    WriteupDoc.person_id == bindparam("person_id"), WriteupDoc.course_id == bindparam("course_id"))
-
-
 @bp.get("/s/<sid>/programme")
 @reads_only
 @launch_required(PARTICIPANT, TUTOR, COURSE_ADMIN)  # mentors have their mentees page
@@ -63,16 +61,15 @@ def programme_home():
     programme = course_programme()
     if programme is None:
         return render_template("activities/no_programme.html", ctx=ctx)
-    prog = progress(ctx.person_id, ctx.course_id, programme) if ctx.role == PARTICIPANT else None
-    docs = db().connection().execute(_WRITEUP_STATUS, {"person_id": ctx.person_id, "course_id": ctx.course_id})
-    writeup_status = {ref.split("/", 1)[1]: status for ref, status in docs}
+    home = read_course_home(ctx.person_id, ctx.course_id)
+    prog = progress_of(home.work_status, programme) if ctx.role == PARTICIPANT else None
     from ..delivery import service as delivery  # noqa: PLC0415
 
     from ..assessment.service import config_for  # noqa: PLC0415
 
-    wins = delivery.windows(ctx.course_id)
     return render_template("activities/programme.html", ctx=ctx, programme=programme, progress=prog,
-                           writeup_status=writeup_status, windows=wins, window_state=delivery.window_state,
+                           writeup_status=home.writeup_status, windows=home.windows,
+                           window_state=delivery.window_state,
                            pacing=delivery.pacing, has_assessment=config_for(programme.code) is not None)
 
 

@@ -199,25 +199,41 @@ def _placement_values(claims: dict) -> Optional[tuple[dict, dict]]:
              "line_item_url": _clip(ags.get("lineitem"), 1000) if isinstance(ags, dict) else None})
 
 
-def _known_stmt():
+_PERSON_COLUMNS = ("id", "sub", "name", "given_name", "family_name", "email", "locale", "time_zone", "last_launch_at")
+# What the launch keeps of the person from their claims, and returns to the page.
+_PERSON_KEPT = ("name", "given_name", "family_name", "email", "locale")
+_PERSON_RETURNED = ("id", "sub", "name", "given_name", "family_name", "email", "time_zone")
+# last_launch_at is written at most this often by launches (retention counts in days; each launch's
+# own time is in its launch_session row, which the subject-access export reads as well).
+LAST_LAUNCH_RESOLUTION = timedelta(hours=1)
+
+
+def _known_stmt(with_person: bool):
     """The course, this person's enrolment in it and the launched link, as stored: one round trip
-    where three _sync reads took three (almost every launch finds all three)."""
-    course, enrolment, placement = Course.__table__, Enrolment.__table__, Placement.__table__
-    return (select(*(c.label("c_" + c.name) for c in (course.c.id, course.c.title, course.c.label,
-                                                        course.c.programme_code)),
-                   *(c.label("e_" + c.name) for c in (enrolment.c.person_id, enrolment.c.role,
-                                                        enrolment.c.lti_roles, enrolment.c.source)),
-                   *(c.label("p_" + c.name) for c in (placement.c.id, placement.c.title, placement.c.item_ref,
-                                                        placement.c.line_item_url)))
-            .select_from(course)
-            .outerjoin(enrolment, (enrolment.c.course_id == course.c.id)
-                       & (enrolment.c.person_id == bindparam("person_id")))
+    where three _sync reads took three (almost every launch finds all three). `with_person`: the
+    person too, found by their platform and ID (the row is None for someone never seen before)."""
+    person, course = Person.__table__, Course.__table__
+    enrolment, placement = Enrolment.__table__, Placement.__table__
+    person_id = person.c.id if with_person else bindparam("person_id")
+    columns = [*(c.label("c_" + c.name) for c in (course.c.id, course.c.title, course.c.label,
+                                                    course.c.programme_code)),
+               *(c.label("e_" + c.name) for c in (enrolment.c.person_id, enrolment.c.role,
+                                                    enrolment.c.lti_roles, enrolment.c.source)),
+               *(c.label("p_" + c.name) for c in (placement.c.id, placement.c.title, placement.c.item_ref,
+                                                    placement.c.line_item_url))]
+    course_here = (course.c.platform_id == bindparam("platform_id")) & (course.c.context_id == bindparam("context_id"))
+    if with_person:
+        stmt = (select(*(person.c[name].label("u_" + name) for name in _PERSON_COLUMNS), *columns)
+                .select_from(person).outerjoin(course, course_here)
+                .where(person.c.platform_id == bindparam("platform_id"), person.c.sub == bindparam("sub")))
+    else:
+        stmt = select(*columns).select_from(course).where(course_here)
+    return (stmt.outerjoin(enrolment, (enrolment.c.course_id == course.c.id) & (enrolment.c.person_id == person_id))
             .outerjoin(placement, (placement.c.course_id == course.c.id)
-                       & (placement.c.resource_link_id == bindparam("link_id")))
-            .where(course.c.platform_id == bindparam("platform_id"), course.c.context_id == bindparam("context_id")))
+                       & (placement.c.resource_link_id == bindparam("link_id"))))
 
 
-_KNOWN = _known_stmt()
+_KNOWN, _KNOWN_WITH_PERSON = _known_stmt(False), _known_stmt(True)
 
 
 def _part(row, prefix: str, present: str) -> Optional[dict]:
@@ -276,19 +292,25 @@ def open_session(platform: Platform, deployment: Deployment, claims: dict, *,
     placement_values = _placement_values(claims)
     person_t, course_t, placement_t = Person.__table__, Course.__table__, Placement.__table__
     now = utcnow()
-    person = _upsert(
-        person_t, {"platform_id": platform.id, "sub": _clip(str(claims["sub"]), 255)},
-        # Names and email are kept from the latest claims (the platform owns them).
-        {"name": _clip(claims.get("name"), 300), "given_name": _clip(claims.get("given_name"), 200),
-         "family_name": _clip(claims.get("family_name"), 200), "email": _clip(claims.get("email"), 320),
-         "locale": _clip(claims.get("locale"), 35), "last_launch_at": now},
-        keep=("name", "given_name", "family_name", "email", "locale"),
-        returning=("id", "sub", "name", "given_name", "family_name", "email", "time_zone"))
-    _adopt_platform_time_zone(person, claims)
-    known = db().connection().execute(_KNOWN, {
-        "person_id": person["id"], "platform_id": platform.id, **course_key,
-        "link_id": placement_values[0]["resource_link_id"] if placement_values else None}).first()
+    person_key = {"platform_id": platform.id, "sub": _clip(str(claims["sub"]), 255)}
+    link_id = placement_values[0]["resource_link_id"] if placement_values else None
+    known = db().connection().execute(_KNOWN_WITH_PERSON, {**person_key, **course_key, "link_id": link_id}).first()
     known = known._mapping if known is not None else None
+    stored_person = _part(known, "u_", "id") if known is not None else None
+    # Names and email are kept from the latest claims (the platform owns them).
+    person_values = {"name": _clip(claims.get("name"), 300), "given_name": _clip(claims.get("given_name"), 200),
+                     "family_name": _clip(claims.get("family_name"), 200), "email": _clip(claims.get("email"), 320),
+                     "locale": _clip(claims.get("locale"), 35)}
+    if stored_person is None or not stored_person["last_launch_at"] \
+            or now - stored_person["last_launch_at"] >= LAST_LAUNCH_RESOLUTION:
+        person_values["last_launch_at"] = now
+    person = _sync(person_t, person_key, person_values, keep=_PERSON_KEPT, returning=_PERSON_RETURNED,
+                   stored=stored_person)
+    _adopt_platform_time_zone(person, claims)
+    if stored_person is None:  # someone new: their enrolment cannot be stored, the course and link may be
+        known = db().connection().execute(_KNOWN, {
+            "person_id": person["id"], "platform_id": platform.id, **course_key, "link_id": link_id}).first()
+        known = known._mapping if known is not None else None
     course = _sync(course_t, {"platform_id": platform.id, **course_key}, course_values,
                    keep=("title", "label", "programme_code"),
                    insert_only={"deployment_id": deployment.id, "created_at": now},

@@ -51,6 +51,8 @@ class Person(Base):
     # IANA zone reported by the person's browser (e.g. "Asia/Dubai"); times are shown in it.
     time_zone: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Written by a launch at most once an hour (LAST_LAUNCH_RESOLUTION): a launch need not write the
+    # person's row when nothing else of theirs changed. Each launch's exact time is its session's.
     last_launch_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Optional
 
 from ..dates import format_date, format_datetime
@@ -40,7 +40,15 @@ def _identity(data: SubjectData) -> ExportSection:
         ("Name", p.name or ""), ("Given name", p.given_name or ""), ("Family name", p.family_name or ""),
         ("Email", p.email or ""), ("VLE user ID", p.sub), ("VLE", data.found.platform),
         ("Language", p.locale or ""), ("Time zone", p.time_zone or ""),
-        ("First seen", format_datetime(p.created_at)), ("Last opened the tool", format_datetime(p.last_launch_at))])
+        ("First seen", format_datetime(p.created_at)), ("Last opened the tool", _last_launch(data))])
+
+
+def _last_launch(data: SubjectData) -> str:
+    """Launches write last_launch_at to the hour; each launch session holds its exact time."""
+    times = [data.found.person.last_launch_at] + [datetime.fromisoformat(s["created_at"])
+                                                  for s in data.rows("launch_session") if s.get("created_at")]
+    known = [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in times if t is not None]
+    return format_datetime(max(known)) if known else ""
 
 
 def _writeups(data: SubjectData) -> list[ExportSection]:
