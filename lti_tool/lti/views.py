@@ -59,7 +59,8 @@ def login():
     else:
         response = redirect(url, code=302)
     login.set_state_cookie(response)
-    log.info("lti login: iss=%s client_id=%s", request.values.get("iss"), request.values.get("client_id"))
+    # The access log has the request; this line is for tracing a platform's set-up.
+    log.debug("lti login: iss=%s client_id=%s", request.values.get("iss"), request.values.get("client_id"))
     return response
 
 
