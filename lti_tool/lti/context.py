@@ -236,10 +236,17 @@ def _known_stmt(with_person: bool):
 _KNOWN, _KNOWN_WITH_PERSON = _known_stmt(False), _known_stmt(True)
 
 
+@lru_cache(maxsize=None)
+def _names(keys: tuple[str, ...], prefix: str) -> tuple[tuple[str, str], ...]:
+    return tuple((key, key[len(prefix):]) for key in keys if key.startswith(prefix))
+
+
 def _part(row, prefix: str, present: str) -> Optional[dict]:
+    """The columns of one table (labelled with `prefix`) from a joined row; None where the outer
+    join found no row (its `present` column is NULL)."""
     if row[prefix + present] is None:
         return None
-    return {name[len(prefix):]: value for name, value in row.items() if name.startswith(prefix)}
+    return {short: row[key] for key, short in _names(tuple(row.keys()), prefix)}
 
 
 _INSERT_SESSION = LaunchSession.__table__.insert()
