@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import String, bindparam, case, literal_column, null, select, type_coerce, union_all
 
 from ..db import UTCDateTime, db
-from ..models import ActivitySubmission, ActivityWork, ModuleWindow, WriteupDoc
+from ..models import ActivityWork, ModuleWindow, WriteupDoc
+from .service import HAS_SUBMISSION
 
 _WORK, _WRITEUP, _WINDOW = "work", "writeup", "window"
 
@@ -17,14 +18,13 @@ _WORK, _WRITEUP, _WINDOW = "work", "writeup", "window"
 def _home_stmt():
     person, course = bindparam("person_id"), bindparam("course_id")
     no_time = type_coerce(null(), UTCDateTime())
-    submitted = select(ActivitySubmission.id).where(ActivitySubmission.work_id == ActivityWork.id).exists()
     return union_all(
         # First: its column types (the windows' times) are the ones the result is read with.
         select(literal_column(f"'{_WINDOW}'").label("kind"), ModuleWindow.module_id.label("ref"),
                type_coerce(null(), String()).label("state"), ModuleWindow.opens_at, ModuleWindow.closes_at)
         .where(ModuleWindow.course_id == course),
         select(literal_column(f"'{_WORK}'"), ActivityWork.activity_ref,
-               case((submitted, literal_column("'done'")), else_=literal_column("'draft'")), no_time, no_time)
+               case((HAS_SUBMISSION, literal_column("'done'")), else_=literal_column("'draft'")), no_time, no_time)
         .where(ActivityWork.person_id == person, ActivityWork.course_id == course),
         select(literal_column(f"'{_WRITEUP}'"), WriteupDoc.template_ref, WriteupDoc.status, no_time, no_time)
         .where(WriteupDoc.person_id == person, WriteupDoc.course_id == course),

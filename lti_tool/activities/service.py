@@ -175,11 +175,11 @@ class Progress:
         return round(100 * self.done / self.total) if self.total else 0
 
 
+# Whether an activity_work row has a submission (a correlated EXISTS, for queries over the work).
+HAS_SUBMISSION = select(ActivitySubmission.id).where(ActivitySubmission.work_id == ActivityWork.id).exists()
 # Each of a person's activities in a course, and whether it has been submitted: one query.
-_WORK_STATUS = select(
-    ActivityWork.activity_ref,
-    select(ActivitySubmission.id).where(ActivitySubmission.work_id == ActivityWork.id).exists(),
-).where(ActivityWork.person_id == bindparam("person_id"), ActivityWork.course_id == bindparam("course_id"))
+_WORK_STATUS = select(ActivityWork.activity_ref, HAS_SUBMISSION).where(
+    ActivityWork.person_id == bindparam("person_id"), ActivityWork.course_id == bindparam("course_id"))
 
 
 def progress(person_id: int, course_id: int, programme: Programme) -> Progress:
