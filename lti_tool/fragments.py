@@ -69,7 +69,7 @@ def activity_list(programme, module, statuses: dict[str, str] | None, base: str)
 _heads: dict[str, tuple[object, list[tuple[object, str, str]]]] = {}
 
 
-def _module_heads(programme) -> list[tuple[object, str, str]]:
+def module_heads(programme) -> list[tuple[object, str, str]]:
     """Each module's section opening up to its heading's progress note, and from there to its window."""
     hit = _heads.get(programme.code)
     if hit is not None and hit[0] is programme:
@@ -89,7 +89,7 @@ def module_sections(programme, progress, windows: dict, base: str, window_block)
     """The programme page's modules: heading (with the person's count done), window (a Jinja macro,
     where the course has one) and activity list. A Jinja loop over them cost a sixth of the page."""
     parts = []
-    for index, (module, head, tail) in enumerate(_module_heads(programme)):
+    for index, (module, head, tail) in enumerate(module_heads(programme)):
         mp = progress.modules[index] if progress else None
         parts.append(head)
         if mp is not None:

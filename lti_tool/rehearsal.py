@@ -28,6 +28,9 @@ from .sandbox.platform import LaunchSpec, PlatformSetup, build_launch, login_ini
 log = logging.getLogger(__name__)
 
 ISSUER = "https://rehearsal.invalid"  # never resolvable: nothing is ever fetched from it
+# The rehearsal's platform ID, which a kept launch's state names. The database gives positive IDs, so it
+# never meets a real registration's (SQLite would give a rolled-back row's ID to the next platform).
+PLATFORM_ID = -1
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 
 
@@ -49,24 +52,22 @@ def _make_setup(app: Flask) -> PlatformSetup:
                              tool_jwks=app.extensions["keystore"].jwks())
 
 
-def _register(app: Flask, setup: PlatformSetup, platform_id: int | None) -> int:
+def _register(app: Flask, setup: PlatformSetup) -> None:
     with app.app_context():
         session = app.extensions["db_session"]()
-        platform = Platform(id=platform_id, name="Start-up rehearsal", issuer=ISSUER, client_id=setup.client_id,
+        platform = Platform(id=PLATFORM_ID, name="Start-up rehearsal", issuer=ISSUER, client_id=setup.client_id,
                             status=ACTIVE, registered_via="rehearsal", auth_login_url=ISSUER + "/auth",
                             auth_token_url=ISSUER + "/token", key_set=setup.jwks())
         session.add(platform)
         session.flush()
-        session.add(Deployment(platform_id=platform.id, deployment_id=setup.deployment_id, status=ACTIVE))
+        session.add(Deployment(platform_id=PLATFORM_ID, deployment_id=setup.deployment_id, status=ACTIVE))
         session.commit()  # kept from the outer transaction (rollback_only)
         app.extensions["db_session"].remove()
-        return platform.id
 
 
 class _Signed(NamedTuple):
     made_at: float
     secret_key: str  # what signed the login's state
-    platform_id: int  # the login's state names it: the platform is registered again under this ID
     form: dict
     cookie_name: str
     cookie_value: str
@@ -86,7 +87,7 @@ def _kept_launch(app: Flask) -> _Signed | None:
     return kept
 
 
-def _launch(app: Flask, setup: PlatformSetup, platform_id: int, kept: _Signed | None, programme: str,
+def _launch(app: Flask, setup: PlatformSetup, kept: _Signed | None, programme: str,
             activity: str | None) -> None:
     client = app.test_client()
     spec = LaunchSpec(user_id="rehearsal-" + secrets.token_hex(4), roles=[LEARNER], name="Start-up Rehearsal",
@@ -105,7 +106,7 @@ def _launch(app: Flask, setup: PlatformSetup, platform_id: int, kept: _Signed | 
         cookie_name = STATE_COOKIE_PREFIX + state_id(signed["state"])
         cookie = client.get_cookie(cookie_name, path="/lti/")
         if cookie is not None:
-            _signed[app] = _Signed(time.monotonic(), app.secret_key, platform_id, form, cookie_name, cookie.value)
+            _signed[app] = _Signed(time.monotonic(), app.secret_key, form, cookie_name, cookie.value)
     answer = client.post("/lti/launch", data=form)
     if answer.status_code != 303:
         raise RuntimeError(f"launch answered {answer.status_code}")
@@ -137,11 +138,11 @@ def rehearse(app: Flask, programmes: dict, keep_connection: bool = False) -> boo
         factory.configure(bind=conn, join_transaction_mode="rollback_only")
         app.config["RATE_LIMITS_ENABLED"] = False
         kept = _kept_launch(app)
-        platform_id = _register(app, setup, kept.platform_id if kept else None)
+        _register(app, setup)
         code, programme = next(((c, p) for c, p in programmes.items() if p.activities), (None, None))
         if code is None:
             return False
-        _launch(app, setup, platform_id, kept, code, next(iter(programme.activities)))
+        _launch(app, setup, kept, code, next(iter(programme.activities)))
         return True
     except Exception as exc:  # a warm-up, not a check: the workers start regardless
         log.warning("start-up rehearsal stopped: %s: %s", type(exc).__name__, exc)

@@ -45,6 +45,19 @@ def _compile_templates(app: Flask) -> int:
     return len(names)
 
 
+def _parse_platform_keys() -> int:
+    from .db import db
+    from .lti.platform_keys import parse_registered_keys
+
+    try:
+        return parse_registered_keys()
+    except Exception as exc:  # the database is not up yet: the first launch parses its platform's key
+        log.warning("warm-up: platform keys not parsed: %s: %s", type(exc).__name__, exc)
+        return 0
+    finally:
+        db().rollback()
+
+
 def warm_up(app: Flask, rehearse_launch: bool = True) -> dict[str, float]:
     """Do the first request's one-off work now; returns the seconds each step took. With
     `rehearse_launch`, also a complete launch in a rolled-back transaction (lti_tool/rehearsal.py)."""
@@ -53,7 +66,7 @@ def warm_up(app: Flask, rehearse_launch: bool = True) -> dict[str, float]:
     from .assessment.service import assessments
     from .content import catalogue
     from .content.outline import facts_table
-    from .fragments import module_items, programme_fragment
+    from .fragments import module_heads, module_items, programme_fragment
 
     took: dict[str, float] = {}
 
@@ -71,10 +84,13 @@ def warm_up(app: Flask, rehearse_launch: bool = True) -> dict[str, float]:
         step("facts table", facts_table)
     step("templates", lambda: _compile_templates(app))
     with app.test_request_context("/"):
-        step("fragments", lambda: [(programme_fragment("activities/_framework.html", p), module_items(p))
-                                   for p in programmes.values()])
+        # Every programme's, not only the one rehearsed below: what its course home builds once.
+        step("fragments", lambda: [(programme_fragment("activities/_framework.html", p), module_items(p),
+                                    module_heads(p), p.coverage_units) for p in programmes.values()])
     keystore = app.extensions["keystore"]
     step("keys", lambda: (keystore.current().private_key, keystore.jwks()))
+    with app.app_context():
+        step("platform keys", _parse_platform_keys)
     if rehearse_launch:
         from .rehearsal import rehearse
 

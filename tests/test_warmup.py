@@ -59,6 +59,31 @@ def test_warm_up_does_the_first_requests_one_off_work_and_writes_nothing(app, ca
     assert {"activities/programme.html", "lti/error.html", "base.html"} <= compiled
 
 
+def test_warm_up_builds_every_programmes_course_home_pieces_and_parses_platform_keys(app, platform):
+    """Not only the rehearsed programme's: a worker's first launch into any programme finds its course
+    home's pieces built, and the registered platforms' keys parsed."""
+    from lti_tool.lti import platform_keys
+
+    assert Browser().launch(platform, learner()).status_code == 200  # its key set is now in the database
+    platform_keys._parsed.cache_clear()  # as in a new process
+    fragments._heads.clear()
+    took = warm_up(app, rehearse_launch=False)
+    assert "platform keys" in took
+    assert platform_keys._parsed.cache_info().currsize >= 1  # the registered test platform's key
+    # The launch finds that parsed key: no parse on the first launch from the platform.
+    misses = platform_keys._parsed.cache_info().misses
+    page = Browser().launch(platform, learner())
+    assert page.status_code == 200
+    assert platform_keys._parsed.cache_info().misses == misses
+    with app.app_context():
+        from lti_tool.content import catalogue
+
+        programmes = catalogue()
+    for code, programme in programmes.items():
+        assert fragments._heads[code][0] is programme
+        assert "coverage_units" in vars(programme)  # a cached_property, computed
+
+
 def test_a_workers_warm_up_stores_nothing_and_keeps_its_warm_connection(app, caplog):
     from lti_tool.warmup import warm_worker
 
@@ -148,3 +173,39 @@ def test_preloaded_gunicorn_workers_launch_and_keep_nonces_single_use(app, tmp_p
     logged = err_path.read_text()
     assert "warm-up done" in logged, logged[-2000:]
     assert "Traceback" not in logged and "rehearsal stopped" not in logged, logged[-3000:]
+    assert "worker warm-up stopped" not in logged, logged[-3000:]
+
+
+def test_a_platform_registered_after_a_rehearsal_never_meets_the_next_rehearsals_rows(app, caplog):
+    """SQLite gives a rolled-back row's ID to the next row, and a worker's rehearsal posts the master's kept
+    launch again: the rehearsal's platform has an ID of its own that the database never gives."""
+    from sqlalchemy import delete, select
+
+    from lti_tool.content import catalogue
+    from lti_tool.db import db
+    from lti_tool.models import ACTIVE, Platform
+    from lti_tool.rehearsal import ISSUER, PLATFORM_ID, rehearse
+
+    with app.app_context():
+        programmes = catalogue()
+    assert rehearse(app, programmes)
+    with app.app_context():
+        since = Platform(name="Registered since", issuer="https://since.example", client_id="since", status=ACTIVE,
+                         auth_login_url="https://since.example/login", auth_token_url="https://since.example/token")
+        db().add(since)
+        db().commit()
+        since_id = since.id
+    try:
+        assert since_id > 0
+        with caplog.at_level("WARNING", logger="lti_tool"):
+            assert rehearse(app, programmes)
+        assert "rehearsal stopped" not in caplog.text
+        with app.app_context():
+            assert db().get(Platform, since_id).issuer == "https://since.example"
+            assert db().scalar(select(Platform.id).where(Platform.id == PLATFORM_ID)) is None
+            assert db().scalar(select(Platform.id).where(Platform.issuer == ISSUER)) is None
+            db().rollback()
+    finally:
+        with app.app_context():
+            db().execute(delete(Platform).where(Platform.id == since_id))
+            db().commit()

@@ -3,6 +3,7 @@ with the file, the line and the path inside the file."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -378,10 +379,24 @@ def _load_cached(root: str, stamp: tuple) -> dict[str, Programme]:
     return programmes
 
 
+def _yaml_times(root: Path) -> list[tuple[str, int]]:
+    # os.scandir, not Path.glob: the stamp is taken once a second in every worker, and pathlib's
+    # globbing and sorting cost a millisecond of the request that takes it.
+    found = []
+    try:
+        folders = sorted(e.path for e in os.scandir(root) if e.is_dir())
+    except FileNotFoundError:
+        return found
+    for folder in folders:
+        with os.scandir(folder) as entries:
+            found.extend(sorted((e.path, e.stat().st_mtime_ns) for e in entries
+                                if e.name.endswith(".yaml") and e.is_file()))
+    return found
+
+
 def _stamp(root: Path) -> tuple:  # noqa: D401
     # Packs are re-read when a file changes: providers edit YAML without restarting.
-    files = sorted(root.glob("*/*.yaml")) + sorted(SHIPPED_PACKS.glob("*/*.yaml"))
-    return tuple((str(p), p.stat().st_mtime_ns) for p in files)
+    return tuple(_yaml_times(root) + _yaml_times(SHIPPED_PACKS))
 
 
 _stamp_lock = threading.Lock()

@@ -149,20 +149,33 @@ class KnownDeployment(NamedTuple):
     status: str
 
 
+_TOOL_SESSION = object()  # a placeholder pylti1p3 accepts: ToolMessageLaunch._requests_session is the session
+
+
 class ToolMessageLaunch(FlaskMessageLaunch):
     """An id_token posted to /lti/launch, validated in full; see the module docstring."""
 
     def __init__(self):
         req = FlaskRequest(request_data=request.form.to_dict())
-        # The tool's guarded outbound session (kept per thread), not a new requests.Session per launch.
+        # pylti1p3 makes a requests.Session when given none; the property below gives it the tool's.
         super().__init__(req, DatabaseToolConf(), cookie_service=FlaskCookieService(req),
-                         requests_session=platform_session())
+                         requests_session=_TOOL_SESSION)
         self.platform = None  # the registration's row (read-only: platform_keys.platform_for_update for writes)
         self.deployment: Deployment | KnownDeployment | None = None
         self._deployment_row: KnownDeployment | None = None
         self._state: IssuedState | None = None  # the login's state, read from the launch
         self.cookieless = False
         self.storage_target: str | None = None  # the platform's storage frame, offered at login
+
+    @property
+    def _requests_session(self):
+        # The tool's guarded outbound session (kept per thread), looked up only when a service call
+        # needs it: most launches make none, and a thread's first would build the session for nothing.
+        return platform_session()
+
+    @_requests_session.setter
+    def _requests_session(self, _value) -> None:
+        pass
 
     def validate(self):
         self._validated = True

@@ -9,10 +9,11 @@ from functools import lru_cache
 import requests
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
+from sqlalchemy import select
 from jwcrypto.jwk import JWK
 
 from ..db import db, utcnow
-from ..models import Platform
+from ..models import ACTIVE, Platform
 from .errors import InvalidToken
 from .http import platform_session
 
@@ -115,6 +116,23 @@ def _from_key_set_url(platform: Platform, kid: str, alg: str) -> dict | None:
 def _parsed(jwk_json: str):
     # Parsed once per process and key (a key is the same object for every launch it signs).
     return serialization.load_pem_public_key(JWK(**json.loads(jwk_json)).export_to_pem())
+
+
+def parse_registered_keys(limit: int = _parsed.cache_info().maxsize) -> int:
+    """Parse the keys of active registrations now, at start-up (lti_tool/warmup.py): otherwise each
+    worker parses a platform's key on its first launch from it. Returns how many were parsed."""
+    parsed = 0
+    rows = db().execute(select(Platform.key_set, Platform.jwks_cache).where(Platform.status == ACTIVE)
+                        .order_by(Platform.id).limit(limit))
+    for fixed, fetched in rows:
+        for key in (fixed or {}).get("keys", []) + (fetched or {}).get("keys", []):
+            if parsed < limit and key.get("kty") == "RSA" and key.get("alg", "RS256") == "RS256":
+                try:
+                    _parsed(json.dumps(key, sort_keys=True))
+                    parsed += 1
+                except Exception:  # noqa: BLE001 - a malformed key is refused at launch, with its reason
+                    pass
+    return parsed
 
 
 def platform_public_key(platform: Platform, kid: str, alg: str):
