@@ -278,3 +278,17 @@ def test_the_checked_connection_keeps_tls_host_name_checks(tmp_path, monkeypatch
         session.get(f"https://localhost:{wrong.server_port}/", verify=wrong_cert)
     good.shutdown()
     wrong.shutdown()
+
+
+def test_a_launchs_service_calls_go_through_the_tools_guarded_session(app):
+    """pylti1p3 builds its own requests.Session when given none; the launch hands it the tool's (the
+    outbound address rules, the User-Agent and the time-outs), made only when a service call asks."""
+    from lti_tool.lti.http import PlatformSession, platform_session
+    from lti_tool.lti.launch import ToolMessageLaunch
+
+    with app.test_request_context("/lti/launch", method="POST", data={"id_token": "x", "state": "y"}):
+        launch = ToolMessageLaunch()
+        assert "_requests_session" not in vars(launch)  # nothing made yet
+        session = launch._requests_session
+        assert isinstance(session, PlatformSession) and session is platform_session()
+        assert session.headers["User-Agent"] == app.config["HTTP_USER_AGENT"]
