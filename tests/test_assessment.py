@@ -144,7 +144,7 @@ def test_packs_define_cases_questions_caps_and_engagement():
     configs, problems = check_assessments(PACKS)
     assert problems == []
     sl, lt = configs["NPQSL"], configs["NPQLT"]
-    assert lt.word_cap == 1500 and sl.word_cap == 2000  # specialist 1,500; leadership 2,000
+    assert lt.word_cap == 1500 and sl.word_cap == 2500  # specialist 1,500; leadership 2,500
     for cfg in (sl, lt):
         assert cfg.window_days == 8 and 0 < cfg.pass_sample_rate < 1
         assert [q.prompt for q in cfg.questions] == ["Identify the problem", "Propose solutions with a rationale",
@@ -164,7 +164,7 @@ def test_packs_define_cases_questions_caps_and_engagement():
     assert sl.course_identifier == "npq-senior-leadership" and lt.course_identifier == "npq-leading-teaching"
     assert sl.engagement.total == 49 + 3 + 3 + 2  # activities (induction and preparation included), write-ups, webinars, sessions
     lines, problems = content_check_lines(PACKS)  # what `flask content check` adds
-    assert problems == [] and any("NPQSL: assessment NPQSL/case-study: 4 cases, word cap 2,000, 8-day window" in line
+    assert problems == [] and any("NPQSL: assessment NPQSL/case-study: 4 cases, word cap 2,500, 8-day window" in line
                                   for line in lines)
 
 
@@ -222,7 +222,7 @@ def test_window_opens_participant_autosaves_is_refused_over_the_cap_and_submits(
     assert "Staff voice" in page.text and "not a real inspection report" in page.text
     for prompt in ("Identify the problem", "Propose solutions with a rationale", "Explain how to implement and why"):
         assert prompt in page.text
-    assert "of 2,000 words" in page.text and 'data-tz' in page.text and "Deadline" in page.text
+    assert "of 2,500 words" in page.text and 'data-tz' in page.text and "Deadline" in page.text
     with app.app_context():
         window = db().scalar(select(AssessmentWindow).where(AssessmentWindow.item_ref == REF)
                              .order_by(AssessmentWindow.id.desc()))
@@ -244,11 +244,11 @@ def test_window_opens_participant_autosaves_is_refused_over_the_cap_and_submits(
     assert "A first thought." in page.text
 
     # Over the cap: refused with the count, the text kept on the page and saved as a draft.
-    long = {**GOOD, "solutions": _text(1700, "idea")}
+    long = {**GOOD, "solutions": _text(2600, "idea")}
     over = _submit(participant, page, long)
     total = sum(words(v) for v in long.values())
     assert over.status_code == 400
-    assert f"Your response has {total:,} words; the cap is 2,000. Cut {total - 2000:,} words to submit." in over.text
+    assert f"Your response has {total:,} words; the cap is 2,500. Cut {total - 2500:,} words to submit." in over.text
     assert "idea6 idea0" in over.text and "Not submitted yet" in over.text
     # An answer missing and the declaration unticked: both named.
     blank = _submit(participant, over, {**GOOD, "implementation": "  "}, confirm=False)

@@ -60,19 +60,19 @@ def test_response_page_counts_words_autosaves_and_shows_local_deadline(platform)
             "with the heads of year; deliver through fortnightly coaching; monitor removals per teacher.")
         page.get_by_text("Draft saved at").wait_for(timeout=10000)
         total = page.locator("#word-total").inner_text()
-        assert total.endswith("of 2,000 words") and int(total.split()[0]) > 80
+        assert total.endswith("of 2,500 words") and int(total.split()[0]) > 80
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(ARTIFACTS / "assessment-response.png"))
 
         # Over the cap: the count says so at once, and submitting is refused with the count.
-        page.get_by_label("Propose solutions with a rationale").fill(" ".join(["word"] * 2100))
+        page.get_by_label("Propose solutions with a rationale").fill(" ".join(["word"] * 2600))
         assert "over the cap by" in page.locator("#word-total").inner_text()
         page.get_by_label("I confirm this response is my own work").check()
         page.get_by_role("button", name="Submit response").click()
         page.get_by_text("Not submitted yet").wait_for()
-        assert "the cap is 2,000" in page.locator(".error-summary").inner_text()
+        assert "the cap is 2,500" in page.locator(".error-summary").inner_text()
         assert page.get_by_label("Propose solutions with a rationale").input_value().startswith("word word")
 
         page.get_by_label("Propose solutions with a rationale").fill(

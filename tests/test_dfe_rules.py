@@ -59,14 +59,13 @@ def test_retained_2_is_for_leadership_npqs_only_and_milestones_follow_dfe_schedu
 
 
 def test_word_limits_by_npq_and_pack_override():
-    assert word_cap_for("npq-headship", "leadership") == 2500
-    assert word_cap_for("npq-executive-leadership", "leadership") == 2500
-    assert word_cap_for("npq-senior-leadership", "leadership") == 2000
-    assert word_cap_for("npq-leading-teaching", "specialist") == 1500
-    assert word_cap_for("npq-early-years-leadership", "leadership") == 2000  # not listed: by kind
+    # DfE's course pages: "Reflection based on case study (up to 2,500 words)" for NPQSL, NPQH, NPQEL and
+    # NPQEYL; "(1,500 words)" for the specialist NPQs.
+    assert word_cap_for("leadership") == 2500
+    assert word_cap_for("specialist") == 1500
     configs, problems = check_assessments(PACKS)
     assert problems == []
-    assert configs["NPQSL"].word_cap == 2000 and configs["NPQLT"].word_cap == 1500
+    assert configs["NPQSL"].word_cap == 2500 and configs["NPQLT"].word_cap == 1500
 
 
 def test_a_pack_with_invented_engagement_percentages_is_refused(tmp_path):

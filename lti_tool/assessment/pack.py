@@ -162,8 +162,8 @@ def _build(data: dict, programme: Programme) -> AssessmentConfig:
     return AssessmentConfig(
         programme=programme.code, id=data["id"], title=data["title"], summary=data.get("summary", ""),
         course_identifier=data["course_identifier"], kind=programme.kind,
-        # The pack may set its own; otherwise DfE's limit for this NPQ (schedules.WORD_CAP_BY_COURSE).
-        word_cap=int(data.get("word_cap") or word_cap_for(data["course_identifier"], programme.kind)),
+        # The pack may set its own; otherwise DfE's limit for this kind of NPQ (schedules.WORD_CAP_BY_KIND).
+        word_cap=int(data.get("word_cap") or word_cap_for(programme.kind)),
         window_days=int(data["window_days"]),
         questions=tuple(Question(q["id"], q["prompt"], q.get("guidance")) for q in data["questions"]),
         pass_descriptor=data["marking"]["pass"], fail_descriptor=data["marking"]["fail"],

@@ -35,14 +35,13 @@ DECLARATION_TYPES = {LEADERSHIP: (STARTED, RETAINED_1, RETAINED_2, COMPLETED),
 DECLARATION_LABELS = {STARTED: "Participant start", RETAINED_1: "Retention point 1",
                       RETAINED_2: "Retention point 2", COMPLETED: "Participant completion"}
 
-# The assessment's word limit by course identifier (DfE's course pages, via
-# shared/frameworks/other-npqs.yaml): NPQH and NPQEL 2,500, NPQSL 2,000; otherwise by kind.
-WORD_CAP_BY_COURSE = {"npq-headship": 2500, "npq-executive-leadership": 2500, "npq-senior-leadership": 2000}
-WORD_CAP_BY_KIND = {LEADERSHIP: 2000, SPECIALIST: 1500}
+# The assessment's word limit (DfE's course pages, via shared/frameworks/other-npqs.yaml): "up to 2,500
+# words" for every leadership NPQ (NPQSL, NPQH, NPQEL, NPQEYL), 1,500 for the specialist NPQs.
+WORD_CAP_BY_KIND = {LEADERSHIP: 2500, SPECIALIST: 1500}
 
 
-def word_cap_for(course_identifier: str, kind: str) -> int:
-    return WORD_CAP_BY_COURSE.get(course_identifier) or WORD_CAP_BY_KIND.get(kind, 1500)
+def word_cap_for(kind: str) -> int:
+    return WORD_CAP_BY_KIND.get(kind, WORD_CAP_BY_KIND[SPECIALIST])
 
 
 @dataclass(frozen=True)

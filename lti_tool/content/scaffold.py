@@ -202,7 +202,7 @@ def assessment_yaml(row: dict) -> Optional[str]:
 title: "Case-study assessment"
 summary: {q(summary)}
 course_identifier: {row['course_identifier']}
-word_cap: {word_cap_for(row['course_identifier'], row['kind'])}            # the tool's limit for this NPQ; DfE's course page: {row['assessment']} (source: {row['sources'][0]})
+word_cap: {word_cap_for(row['kind'])}            # the tool's limit for this NPQ; DfE's course page: {row['assessment']} (source: {row['sources'][0]})
 window_days: 8            # the provider's window, to be confirmed by the provider before it is shown
 questions:
   - id: problem
