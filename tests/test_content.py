@@ -176,3 +176,25 @@ def test_modules_outside_the_areas_need_a_purpose(tmp_path):
     modules.write_text(text.replace("modules:\n", "modules:\n" + extra.replace("    purpose: induction\n", ""), 1))
     programme, problems = check_pack(tmp_path / "npqsl")
     assert programme is None and any("'area' is a required property" in str(p) for p in problems)
+
+
+def test_a_pack_edited_while_the_tool_runs_is_read_again_and_an_unchanged_one_is_not(tmp_path, monkeypatch):
+    """Providers edit the YAML without restarting: the next look at the files (at most once a second)
+    finds the change; while nothing changed, every request gets the programmes already parsed."""
+    import os
+
+    from lti_tool.content import reload
+
+    root = tmp_path / "packs"
+    shutil.copytree(PACKS / "npqlt", root / "npqlt")
+    first = reload.load_programmes(root)
+    monkeypatch.setattr(reload, "LOOK_EVERY_SECONDS", 0.0)
+    assert reload.load_programmes(root) is first  # looked again, nothing changed: nothing parsed
+    programme = root / "npqlt" / "programme.yaml"
+    programme.write_text(programme.read_text().replace("short_title: Leading Teaching",
+                                                       "short_title: Leading Teaching (edited)"))
+    stat = programme.stat()
+    os.utime(programme, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    again = reload.load_programmes(root)
+    assert again is not first and again["NPQLT"].short_title == "Leading Teaching (edited)"
+    assert first["NPQLT"].short_title == "Leading Teaching"

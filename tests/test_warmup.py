@@ -13,7 +13,7 @@ import requests
 
 from lti_tool import fragments
 from lti_tool.assessment import pack as assessment_pack
-from lti_tool.content import loader
+from lti_tool.content import reload as pack_reload
 from lti_tool.warmup import warm_up
 
 from .browser import Browser, forms
@@ -45,7 +45,7 @@ def test_warm_up_does_the_first_requests_one_off_work_and_writes_nothing(app, ca
     assert "lti launch: platform=" in caplog.text
     # The rehearsal's platform, course, person and sessions were made in a transaction rolled back.
     assert _row_counts(app) == before
-    assert loader._load_cached.cache_info().currsize >= 1
+    assert pack_reload._load_cached.cache_info().currsize >= 1
     assert assessment_pack._load_cached.cache_info().currsize >= 1
     with app.app_context():
         from lti_tool.content import catalogue

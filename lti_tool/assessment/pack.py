@@ -17,7 +17,8 @@ from typing import Any, Optional
 import yaml
 from jsonschema import Draft202012Validator
 
-from ..content.loader import Problem, _line_of, _path_text, check_pack, pack_folders, read_by_stamp
+from ..content.loader import Problem, _line_of, _path_text, check_pack, pack_folders
+from ..content.reload import read_by_stamp
 from ..content.model import Programme
 from .schedules import declaration_types, word_cap_for
 

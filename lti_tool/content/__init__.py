@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import current_app
 
-from .loader import PackError, Problem, check_all, check_pack, load_programmes
+from .loader import PackError, Problem, check_all, check_pack
+from .reload import load_programmes
 from .model import Activity, Area, Module, Programme, Statement
 
 
