@@ -1,22 +1,69 @@
-"""Saving and submitting a participant's case-study response: each draft saved over the version the
-page was based on, and one submission, however many tabs send it at the same moment.
+"""A participant's case-study response: what may be saved and when, the word count, what stops a
+submission; each draft saved over the version the page was based on, and one submission, however
+many tabs send it at the same moment.
 
 Both are conditional UPDATEs (lti_tool.versioned): of two saves based on one version, one is saved
 and the other is refused with a conflict, never overwriting it; a submit is the transition from
 draft to submitted, made once, so the audit trail and the gradebook hear of it once."""
 from __future__ import annotations
 
-from typing import Optional
+from datetime import datetime
+from typing import Any, Optional
 
 from sqlalchemy import or_
 
+from .. import dates
 from ..db import utcnow
 from ..grades.outbox import enqueue_score
 from ..lti.context import LaunchContext
 from ..versioned import save_over, update_if
-from .models import DRAFT, SUBMITTED, VOIDED, AssessmentAttempt
-from .pack import AssessmentConfig
-from .service import SOURCE_SUBMITTED, AssessmentError, Conflict, can_edit, record, total_words
+from ..wording import Problem, shorten
+from .models import DRAFT, SUBMITTED, VOIDED, AssessmentAttempt, AssessmentWindow
+from .pack import QUESTION_TEXT_LIMIT, AssessmentConfig, words
+from .service import SOURCE_SUBMITTED, AssessmentError, Conflict, record
+
+def clean_answers(cfg: AssessmentConfig, raw: Any) -> dict[str, str]:
+    """Keep this assessment's questions only; refuse over-long text rather than cut it."""
+    if not isinstance(raw, dict):
+        raise AssessmentError("The response could not be read.")
+    out: dict[str, str] = {}
+    for q in cfg.questions:
+        value = raw.get(q.id)
+        if value is None:
+            continue
+        value = (value if isinstance(value, str) else str(value)).replace("\x00", "").replace("\r\n", "\n")
+        if len(value) > QUESTION_TEXT_LIMIT:
+            raise AssessmentError(f"Your answer to “{q.prompt}” is {len(value):,} characters long, far beyond the word "
+                                  f"cap; the most that can be saved is {QUESTION_TEXT_LIMIT:,} characters. Shorten it: "
+                                  "your text is still on the page.")
+        out[q.id] = value
+    return out
+
+
+def total_words(cfg: AssessmentConfig, answers: dict[str, str]) -> int:
+    return sum(words(answers.get(q.id, "")) for q in cfg.questions)
+
+
+def can_edit(window: AssessmentWindow, attempt: Optional[AssessmentAttempt], now: datetime) -> Optional[str]:
+    """None if the participant may work on this window's response now, else why not."""
+    if now < window.opens_at:
+        return f"The case is released on {dates.format_deadline(window.opens_at)}; you can answer from then."
+    if attempt is not None and attempt.outcome == VOIDED:
+        return "This attempt was voided; it can no longer be changed."
+    if attempt is not None and attempt.status == SUBMITTED:
+        return "You have submitted your response; it can no longer be changed."
+    return None
+
+
+def submission_problems(cfg: AssessmentConfig, answers: dict[str, str]) -> list[Problem]:
+    out = [Problem(f"Answer question {n}: “{shorten(q.prompt, 90)}”", f"answer-{q.id}")
+           for n, q in enumerate(cfg.questions, 1) if not (answers.get(q.id) or "").strip()]
+    count = total_words(cfg, answers)
+    if count > cfg.word_cap:
+        out.append(Problem(f"Your response has {count:,} words; the cap is {cfg.word_cap:,}. "
+                           f"Cut {count - cfg.word_cap:,} words to submit.", "word-total"))
+    return out
+
 
 # What may still be changed: a draft of an attempt not voided (can_edit's rules, in SQL).
 _OPEN = (AssessmentAttempt.status == DRAFT,

@@ -14,7 +14,6 @@ from sqlalchemy.orm import selectinload
 from ..content import catalogue
 from ..content.model import Programme
 from .. import dates
-from ..wording import Problem, shorten
 from ..db import db, utcnow
 from ..grades.outbox import enqueue_score
 from ..lti.context import LaunchContext
@@ -22,10 +21,10 @@ from .. import audit
 from ..models import PARTICIPANT, Enrolment, GradeOutbox, Person
 from ..versioned import get_or_create
 from .models import (
-    AGREED, DRAFT, FAILED, FIRST, PASSED, SECOND, SUBMITTED, VOIDED, AssessmentAttempt, AssessmentEvent,
+    AGREED, DRAFT, FAILED, FIRST, PASSED, SECOND, VOIDED, AssessmentAttempt, AssessmentEvent,
     AssessmentMark, AssessmentWindow,
 )
-from .pack import QUESTION_TEXT_LIMIT, AssessmentConfig, Case, load_assessments, words
+from .pack import AssessmentConfig, Case, load_assessments
 
 log = logging.getLogger(__name__)
 
@@ -316,50 +315,7 @@ def get_attempt(window: AssessmentWindow, person_id: int, *, create: bool = Fals
     return attempt
 
 
-def clean_answers(cfg: AssessmentConfig, raw: Any) -> dict[str, str]:
-    """Keep this assessment's questions only; refuse over-long text rather than cut it."""
-    if not isinstance(raw, dict):
-        raise AssessmentError("The response could not be read.")
-    out: dict[str, str] = {}
-    for q in cfg.questions:
-        value = raw.get(q.id)
-        if value is None:
-            continue
-        value = (value if isinstance(value, str) else str(value)).replace("\x00", "").replace("\r\n", "\n")
-        if len(value) > QUESTION_TEXT_LIMIT:
-            raise AssessmentError(f"Your answer to “{q.prompt}” is {len(value):,} characters long, far beyond the word "
-                                  f"cap; the most that can be saved is {QUESTION_TEXT_LIMIT:,} characters. Shorten it: "
-                                  "your text is still on the page.")
-        out[q.id] = value
-    return out
-
-
-def total_words(cfg: AssessmentConfig, answers: dict[str, str]) -> int:
-    return sum(words(answers.get(q.id, "")) for q in cfg.questions)
-
-
-def can_edit(window: AssessmentWindow, attempt: Optional[AssessmentAttempt], now: datetime) -> Optional[str]:
-    """None if the participant may work on this window's response now, else why not."""
-    if now < window.opens_at:
-        return f"The case is released on {dates.format_deadline(window.opens_at)}; you can answer from then."
-    if attempt is not None and attempt.outcome == VOIDED:
-        return "This attempt was voided; it can no longer be changed."
-    if attempt is not None and attempt.status == SUBMITTED:
-        return "You have submitted your response; it can no longer be changed."
-    return None
-
-
-def submission_problems(cfg: AssessmentConfig, answers: dict[str, str]) -> list[Problem]:
-    out = [Problem(f"Answer question {n}: “{shorten(q.prompt, 90)}”", f"answer-{q.id}")
-           for n, q in enumerate(cfg.questions, 1) if not (answers.get(q.id) or "").strip()]
-    count = total_words(cfg, answers)
-    if count > cfg.word_cap:
-        out.append(Problem(f"Your response has {count:,} words; the cap is {cfg.word_cap:,}. "
-                           f"Cut {count - cfg.word_cap:,} words to submit.", "word-total"))
-    return out
-
-
-# Saving a draft and submitting it (conditional updates, one submission): responses.py.
+# The response itself (what may be saved, submitted, and when): responses.py.
 
 
 # -- extensions and voiding --------------------------------------------------------------------

@@ -102,7 +102,7 @@ def _render_response(cfg: AssessmentConfig, *, answers: dict | None = None, erro
     all_windows, mine, expected, window = _participant_view(cfg)
     attempt = mine.get(window.id) if window else None
     case = cfg.case(window.case_id) if window and window.opens_at <= now else None
-    blocked = service.can_edit(window, attempt, now) if window else "No window yet."
+    blocked = responses.can_edit(window, attempt, now) if window else "No window yet."
     if window and window.opens_at <= now and case is None:
         log.error("case %s of window %s is no longer in the %s pack", window.case_id, window.id, cfg.programme)
         error = error or ("The case for this window is missing from the programme pack; this has been logged for your provider to fix. "
@@ -123,7 +123,7 @@ def _render_response(cfg: AssessmentConfig, *, answers: dict | None = None, erro
         time_left=service.time_left(service.deadline(window, attempt), now) if window else None,
         state=service.state(window, attempt, now) if window else None, history=history, me=me,
         attempt_no=service.attempt_number(all_windows, mine, window) if window else 1,
-        words=words, total_words=service.total_words(cfg, answers), released=released, error=error,
+        words=words, total_words=responses.total_words(cfg, answers), released=released, error=error,
         problems=problems or [], pupil_flags=pupil_flags or [],
         problem_at={p.field: p for p in problems or [] if getattr(p, "field", "")},
         # After the names warning the declaration stays ticked, so "Submit anyway" submits.
@@ -165,11 +165,11 @@ def autosave(code: str, number: int):
                                  "kept on this device."}), 400
     now = utcnow()
     attempt = service.get_attempt(window, ctx.person_id)
-    blocked = service.can_edit(window, attempt, now)
+    blocked = responses.can_edit(window, attempt, now)
     if blocked:
         return jsonify({"error": blocked}), 400
     try:
-        answers = service.clean_answers(cfg, payload.get("answers"))
+        answers = responses.clean_answers(cfg, payload.get("answers"))
         attempt = attempt or service.get_attempt(window, ctx.person_id, create=True,
                                                  all_windows=service.windows(ctx.course_id, cfg), cfg=cfg)
         base = payload.get("version")
@@ -203,11 +203,11 @@ def save_or_submit(code: str, number: int):
                                       "been saved. Copy what you need, then reload the page.")
     now = utcnow()
     attempt = service.get_attempt(window, ctx.person_id)
-    blocked = service.can_edit(window, attempt, now)
+    blocked = responses.can_edit(window, attempt, now)
     if blocked:
         return _repeated_submit(cfg, attempt, raw) or _render_response(cfg, status=409, error=blocked)
     try:
-        answers = service.clean_answers(cfg, raw)
+        answers = responses.clean_answers(cfg, raw)
     except AssessmentError as exc:
         db().rollback()
         return _render_response(cfg, answers=raw, error=str(exc), status=400)
@@ -231,7 +231,7 @@ def save_or_submit(code: str, number: int):
         db().commit()
         flash("Draft saved.")
         return redirect(url_for("assessment.response", code=code) + "#response", code=303)
-    problems = service.submission_problems(cfg, answers)
+    problems = responses.submission_problems(cfg, answers)
     if not request.form.get("confirm"):
         problems.append(Problem("Tick the declaration that the response is your own work.", "confirm"))
     if problems:
@@ -258,7 +258,7 @@ def _repeated_submit(cfg: AssessmentConfig, attempt: AssessmentAttempt | None, r
     if request.form.get("action") != "submit":
         return None
     try:
-        answers = service.clean_answers(cfg, raw)
+        answers = responses.clean_answers(cfg, raw)
     except AssessmentError:
         return None
     if not responses.already_submitted(attempt, answers):
