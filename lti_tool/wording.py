@@ -7,11 +7,14 @@ from typing import Optional
 
 from flask import Flask
 
+from .grades.status import SETTLED
+
 # What the gradebook (LTI AGS gradingProgress) is told, as a tutor reads it.
 GRADING_PROGRESS = {"FullyGraded": "marked", "PendingManual": "waiting for marking", "Pending": "waiting",
                     "Failed": "not marked", "NotReady": "not ready"}
 # Where a score on its way to the VLE is (the grade outbox's statuses).
-DELIVERY = {"pending": "waiting to send", "delivered": "sent to the gradebook", "failed": "not sent"}
+DELIVERY = {"pending": "waiting to send", "delivered": "sent to the gradebook", "failed": "not sent",
+            "superseded": "not sent: a newer grade was sent"}
 
 
 def shorten(text: Optional[str], limit: int = 80) -> str:
@@ -69,3 +72,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(delivery_status, "delivery_status")
     app.add_template_filter(declaration_label, "declaration_label")
     app.add_template_filter(report_column, "report_column")
+    app.add_template_test(lambda status: status in SETTLED, "settled_grade")  # nothing more to send

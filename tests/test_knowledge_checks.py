@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from lti_tool import wording
 from lti_tool.content import load_programmes
 from lti_tool.db import db, utcnow
 from lti_tool.grades.delivery import deliver_due
@@ -161,7 +162,10 @@ def test_an_older_score_held_back_is_not_sent_after_a_newer_one_arrived(platform
         assert deliver_due() == 1
     first, second = _entries(app, spec.user_id)
     assert platform.received.score_attempts == posts  # not posted again
-    assert first.status == "delivered" and second.status == "delivered"
+    # Recorded as what happened: never sent (so erasure deletes it), and not a failure.
+    assert first.status == "superseded" and first.delivered_at is None and first.last_error is None
+    assert second.status == "delivered" and second.delivered_at is not None
+    assert wording.delivery_status(first.status) == "not sent: a newer grade was sent"
     assert gb.latest[(spec.lineitem_url, spec.user_id)]["scoreGiven"] == 4
 
 

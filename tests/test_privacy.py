@@ -17,7 +17,7 @@ from sqlalchemy import event, func, select, update
 
 from lti_tool.dates import format_datetime
 from lti_tool.db import Base, db, engine, utcnow
-from lti_tool.models import Mark, Person
+from lti_tool.models import GradeOutbox, Mark, Person
 from lti_tool.privacy.erasure import erase, inventory_pseudonymised_columns_are_links
 from lti_tool.privacy.inventory import (BLANK, DELETE, ERASURE_RULES, KEEP, PSEUDONYMISE, RETENTION_CATEGORIES,
                                         TABLES, personal_entries)
@@ -267,6 +267,12 @@ def test_an_erasure_that_fails_part_way_changes_nothing(app, pw):
 
 
 def test_erasure_preview_then_confirm_pseudonymises_and_keeps_cohort_figures(app, tool, pw):
+    with app.app_context():  # an older score of theirs that was never sent, a newer one having been
+        sent = db().scalar(select(GradeOutbox).where(GradeOutbox.person_id == pw.p_id, GradeOutbox.status == "delivered"))
+        db().add(GradeOutbox(platform_id=sent.platform_id, course_id=sent.course_id, person_id=pw.p_id,
+                             resource_id=sent.resource_id, label=sent.label, score=dict(sent.score), source=sent.source,
+                             status="superseded"))
+        db().commit()
     figures_before = _cohort_figures(pw)
     values_before = _personal_values(app, pw.p_id)
     assert values_before[("question", "text")] and values_before[("writeup_doc", "content")]
@@ -300,6 +306,9 @@ def test_erasure_preview_then_confirm_pseudonymises_and_keeps_cohort_figures(app
         assert person["name"].startswith("Erased participant ") and person["sub"].startswith("erased:")
         assert person["email"] is None and person["given_name"] is None
     assert _cohort_figures(pw) == figures_before
+    with app.app_context():  # what was sent is kept (the VLE holds it); what never left the tool is not
+        statuses = db().scalars(select(GradeOutbox.status).where(GradeOutbox.person_id == pw.p_id)).all()
+        assert statuses and set(statuses) == {"delivered"}
 
     entries = _audit(app, "person.erase", pw.p_id)
     assert len(entries) == 1 and entries[0].actor.startswith("admin:")

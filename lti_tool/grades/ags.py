@@ -20,6 +20,7 @@ from ..db import db, utcnow
 from ..lti.http import platform_session
 from ..lti.tool_config import to_registration
 from ..models import AccessToken, GradeOutbox, Platform
+from .status import DELIVERED, SUPERSEDED
 
 log = logging.getLogger(__name__)
 
@@ -215,13 +216,15 @@ def _superseded(entry: GradeOutbox) -> bool:
     return db().scalar(select(GradeOutbox.id).where(
         GradeOutbox.platform_id == entry.platform_id, GradeOutbox.course_id == entry.course_id,
         GradeOutbox.person_id == entry.person_id, GradeOutbox.resource_id == entry.resource_id,
-        GradeOutbox.id > entry.id, GradeOutbox.status == "delivered").limit(1)) is not None
+        GradeOutbox.id > entry.id, GradeOutbox.status == DELIVERED).limit(1)) is not None
 
 
-def deliver(entry: GradeOutbox) -> None:
+def deliver(entry: GradeOutbox) -> str:
+    """Send the entry's score: DELIVERED, or SUPERSEDED when the gradebook already holds a newer score of
+    ours for the same person and item (this one is then not sent, or was refused as older)."""
     if _superseded(entry):
         log.info("grade %s not sent: a newer grade for the same person and item was delivered", entry.id)
-        return
+        return SUPERSEDED
     platform = db().get(Platform, entry.platform_id)
     if platform is None or not platform.is_active:
         raise DeliveryError("the platform is not active in the tool", retry=False)
@@ -236,11 +239,11 @@ def deliver(entry: GradeOutbox) -> None:
         exc.may_have_arrived = exc.sent  # the score went out; its answer never came back
         raise
     if resp.ok:
-        return
+        return DELIVERED
     if entry.maybe_delivered and _is_stale_timestamp_refusal(resp):
         log.info("grade %s: an earlier attempt had arrived (%s)", entry.id, resp.status_code)
-        return
+        return DELIVERED
     if _is_stale_timestamp_refusal(resp) and _superseded(entry):  # another worker sent the newer one first
         log.info("grade %s refused as older than a newer grade of ours (%s)", entry.id, resp.status_code)
-        return
+        return SUPERSEDED
     raise _refusal(resp)

@@ -74,7 +74,7 @@ def _deliver_loop(once: bool, interval: float, batch: int, purge: bool) -> int:
 
 @grades_cli.command("status")
 def grades_status():
-    """How many grades are pending, delivered and failed."""
+    """How many grades are pending, delivered, failed and superseded (not sent: a newer one was)."""
     from sqlalchemy import func
 
     from ..models import GradeOutbox

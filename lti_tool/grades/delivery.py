@@ -16,12 +16,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..db import db, utcnow
 from ..models import GradeOutbox
 from .ags import DeliveryError, deliver
+from .status import DELIVERED, FAILED, PENDING
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
 MAX_BACKOFF = timedelta(minutes=30)
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # After this many attempts the entry is marked failed (a tutor can retry it by hand).
 MAX_ATTEMPTS = 12
 
@@ -73,7 +73,7 @@ def claim_due(owner: str, limit: int = 20) -> list[GradeOutbox]:
 
 def process(entry: GradeOutbox) -> None:
     try:
-        deliver(entry)
+        outcome = deliver(entry)
     except (SQLAlchemyError, requests.RequestException, ValueError, KeyError, TypeError) as exc:
         # Anything unexpected is a retryable failure of this entry, never the end of the worker.
         db().rollback()
@@ -84,8 +84,9 @@ def process(entry: GradeOutbox) -> None:
         _record_failure(entry, exc)
     else:
         entry.attempts += 1
-        entry.status, entry.delivered_at, entry.last_error = DELIVERED, utcnow(), None
-        log.info("grade %s delivered", entry.id)
+        entry.status, entry.last_error = outcome, None
+        entry.delivered_at = utcnow() if outcome == DELIVERED else None
+        log.info("grade %s %s", entry.id, outcome)
     entry.lease_owner, entry.lease_until = None, None
     db().commit()
 

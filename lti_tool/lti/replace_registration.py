@@ -25,6 +25,7 @@ from sqlalchemy import Table, delete, func, select, update
 from ..db import Base, db, utcnow
 from ..models import (DISABLED, AccessToken, Course, GradeOutbox, LaunchSession, LaunchState, Person, Placement,
                       Platform)
+from ..grades.status import SETTLED
 
 # Rows a launch makes by itself: a duplicate holding only these may be dropped.
 DISPOSABLE = {"launch_session", "enrolment", "placement", "page_ticket"}
@@ -96,7 +97,7 @@ def preview(old_id: int, new_id: int) -> Preview:
         Course.platform_id == old.id, Placement.line_item_url.is_not(None)))
     p.grades = db().scalar(select(func.count()).where(GradeOutbox.platform_id == old.id))
     p.grades_undelivered = db().scalar(select(func.count()).where(
-        GradeOutbox.platform_id == old.id, GradeOutbox.status != "delivered"))
+        GradeOutbox.platform_id == old.id, GradeOutbox.status.not_in(SETTLED)))
     p.sessions_to_end = db().scalar(select(func.count()).select_from(LaunchSession).join(Course).where(
         Course.platform_id == old.id, LaunchSession.ended_at.is_(None)))
     if origin(old.issuer) != origin(new.issuer) and origin(old.issuer) and origin(new.issuer):

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ..content.model import WriteupTemplate
 from ..db import db
 from ..grades.delivery import kick, retry_now
+from ..grades.status import DELIVERED, FAILED, PENDING, SETTLED, SUPERSEDED
 from ..models import AGREED, COURSE_ADMIN, FIRST, RELEASED, TUTOR, GradeOutbox, WriteupDoc
 from ..paging import page_count
 from ..permissions import course_object, current_context, launch_required, valid_ids
@@ -159,8 +160,9 @@ def progress(code: str, template_id: str):
     ids = valid_ids(request.args.get("ids", "").split(","))
     entries = db().scalars(select(GradeOutbox).where(GradeOutbox.id.in_(ids),
                                                      GradeOutbox.course_id == ctx.course_id)).all() if ids else []
-    counts = {s: sum(1 for e in entries if e.status == s) for s in ("pending", "delivered", "failed")}
-    done = counts["pending"] == 0
+    counts = {s: sum(1 for e in entries if e.status == s) for s in (DELIVERED, SUPERSEDED, PENDING, FAILED)}
+    counts["settled"] = sum(counts[s] for s in SETTLED)
+    done = counts[PENDING] == 0
     return render_template("marking/progress.html", ctx=ctx, programme=programme, template=template,
                            entries=entries, counts=counts, done=done)
 

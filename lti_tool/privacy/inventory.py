@@ -171,7 +171,8 @@ table("mark_event", area="marks_and_feedback", retention=WORK, subjects=(PARTICI
 table("grade_outbox", area="grades_sent_to_vle", retention=WORK, subjects=(PARTICIPANT,), about=("person_id",),
       purpose="Scores and feedback on their way to the VLE gradebook (AGS).", basis=ASSESSMENT,
       kept_rows=("status", "delivered", "Marks already sent to the VLE: the VLE (the controller's own system) "
-                 "holds them; the tool keeps its record of what it sent."),
+                 "holds them; the tool keeps its record of what it sent. Scores never sent (waiting, failed, or "
+                 "superseded: a newer score of theirs for the same item was sent instead) are deleted."),
       delete=("person_id", "score", "source_id", "created_at", "delivered_at"),
       other=[(("id",), ROW_NUMBER),
              (("platform_id", "course_id", "line_item_url", "lineitems_url", "resource_id", "resource_link_id",
