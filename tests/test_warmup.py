@@ -62,12 +62,31 @@ def test_warm_up_does_the_first_requests_one_off_work_and_writes_nothing(app, ca
 def test_warm_up_builds_every_programmes_course_home_pieces_and_parses_platform_keys(app, platform):
     """Not only the rehearsed programme's: a worker's first launch into any programme finds its course
     home's pieces built, and the registered platforms' keys parsed."""
+    from sqlalchemy import delete
+
+    from lti_tool.db import db
     from lti_tool.lti import platform_keys
+    from lti_tool.lti.keys import new_key
+    from lti_tool.models import ACTIVE, Platform
 
     assert Browser().launch(platform, learner()).status_code == 200  # its key set is now in the database
+    # More registrations than the parsed-key cache holds, with keys given at registration and none fetched:
+    # the platform whose key set was fetched last (the one launching now) is parsed first.
+    fixed = {"keys": [{**new_key().public_jwk, "alg": "RS256"}]}
+    with app.app_context():
+        # (IDs below every real one, so that they would come first in the order of registration)
+        db().add_all(Platform(id=-1000 - n, name=f"Other {n}", issuer=f"https://other-{n}.example", client_id="c", status=ACTIVE,
+                              auth_login_url="https://other.example/login", auth_token_url="https://other.example/t",
+                              key_set=fixed) for n in range(platform_keys._parsed.cache_info().maxsize + 6))
+        db().commit()
     platform_keys._parsed.cache_clear()  # as in a new process
     fragments._heads.clear()
-    took = warm_up(app, rehearse_launch=False)
+    try:
+        took = warm_up(app, rehearse_launch=False)
+    finally:
+        with app.app_context():
+            db().execute(delete(Platform).where(Platform.issuer.like("https://other-%.example")))
+            db().commit()
     assert "platform keys" in took
     assert platform_keys._parsed.cache_info().currsize >= 1  # the registered test platform's key
     # The launch finds that parsed key: no parse on the first launch from the platform.

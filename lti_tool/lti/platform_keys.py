@@ -120,10 +120,11 @@ def _parsed(jwk_json: str):
 
 def parse_registered_keys(limit: int = _parsed.cache_info().maxsize) -> int:
     """Parse the keys of active registrations now, at start-up (lti_tool/warmup.py): otherwise each
-    worker parses a platform's key on its first launch from it. Returns how many were parsed."""
+    worker parses a platform's key on its first launch from it. As many as the cache holds, those whose
+    key sets were fetched last first (the platforms launching now). Returns how many were parsed."""
     parsed = 0
     rows = db().execute(select(Platform.key_set, Platform.jwks_cache).where(Platform.status == ACTIVE)
-                        .order_by(Platform.id).limit(limit))
+                        .order_by(Platform.jwks_fetched_at.desc().nulls_last(), Platform.id.desc()).limit(limit))
     for fixed, fetched in rows:
         for key in (fixed or {}).get("keys", []) + (fetched or {}).get("keys", []):
             if parsed < limit and key.get("kty") == "RSA" and key.get("alg", "RS256") == "RS256":
