@@ -401,6 +401,63 @@ def test_fail_is_second_marked_agreed_outcome_reaches_ags_then_retake_with_a_new
         assert [(a.attempt_no, a.outcome) for a in attempts] == [(1, "failed"), (2, "passed")]
 
 
+def test_a_submitted_score_held_back_then_overtaken_by_the_outcome_shows_as_not_sent(platform, app):
+    """The "submitted" score meets an outage and waits for its retry; the released outcome is sent meanwhile.
+    The retry is not posted (the platform would refuse its older timestamp), and the marking page says what
+    happened to it, with nothing left to retry."""
+    from sqlalchemy import update
+
+    from lti_tool.db import utcnow
+    from lti_tool.models import GradeOutbox
+
+    def mine():
+        with app.app_context():
+            return list(db().scalars(select(GradeOutbox).where(GradeOutbox.score["userId"].as_string() == "p-ola")
+                                     .order_by(GradeOutbox.id)))
+
+    def wait(pred, timeout=15):
+        end = time.time() + timeout
+        while time.time() < end and not pred():
+            time.sleep(0.05)
+        return pred()
+
+    course = _course(platform)
+    ada, queue = _tutor(platform, course)
+    queue = _open_window(ada, queue, start=_ago(days=1))
+    ola, page = _participant(platform, course, "p-ola", "Ola Nowak")
+    platform.gradebook.fail_next, platform.gradebook.fail_status = 1, 503
+    _submit(ola, page, GOOD)
+    assert wait(lambda: (e := mine()) and e[0].attempts == 1 and e[0].lease_owner is None)
+    held = mine()[0]
+    assert held.status == "pending" and "503" in held.last_error
+    with app.app_context():  # its backoff has grown: the next attempt is an hour away
+        db().execute(update(GradeOutbox).where(GradeOutbox.id == held.id)
+                     .values(next_attempt_at=utcnow() + timedelta(hours=1)))
+        db().commit()
+
+    mpage = ada.http.get(_mark_link(ada.http.get(queue.url), "Ola Nowak"))
+    _mark(ada, mpage, "first", "fail", "The diagnosis lists symptoms.")
+    ben, bqueue = _tutor(platform, course, user_id="t-ben", name="Ben Second")
+    bpage = ben.http.get(_mark_link(bqueue, "Ola Nowak"))
+    second = _mark(ben, bpage, "second", "fail", "Agree: no diagnosis from the data.")
+    agreed = _mark(ben, second, "agreed", "fail", "Not passed: statements named, not applied.")
+    released = ben.http.post(agreed.url, data={"csrf_token": csrf_token(agreed.text), "action": "release"})
+    assert "Outcome released" in released.text
+    _scores(platform, app, "p-ola", lambda b: b.get("gradingProgress") == "FullyGraded")
+    assert wait(lambda: mine()[-1].status == "delivered")
+    posts = platform.received.score_attempts
+    with app.app_context():
+        db().execute(update(GradeOutbox).where(GradeOutbox.id == held.id).values(next_attempt_at=utcnow()))
+        db().commit()
+        deliver_due()
+    assert platform.received.score_attempts == posts  # not posted
+    assert [e.status for e in mine()] == ["superseded", "delivered"]
+
+    shown = ben.http.get(agreed.url).text
+    assert shown.count("not sent: a newer grade was sent") == 1 and "sent to the gradebook" in shown
+    assert "Retry now" not in shown  # neither score has anything left to send
+
+
 def test_void_an_attempt_with_a_reason(platform, app):
     course = _course(platform)
     tutor, queue = _tutor(platform, course)
