@@ -9,8 +9,8 @@ from functools import lru_cache
 import requests
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
-from sqlalchemy import select
 from jwcrypto.jwk import JWK
+from sqlalchemy import select
 
 from ..db import db, utcnow
 from ..models import ACTIVE, Platform
@@ -118,6 +118,11 @@ def _parsed(jwk_json: str):
     return serialization.load_pem_public_key(JWK(**json.loads(jwk_json)).export_to_pem())
 
 
+def _public_key(jwk: dict):
+    """The parsed key of a JWK, from the per-process cache: the launch and the warm-up ask the same way."""
+    return _parsed(json.dumps(jwk, sort_keys=True))
+
+
 def parse_registered_keys(limit: int = _parsed.cache_info().maxsize) -> int:
     """Parse the keys of active registrations now, at start-up (lti_tool/warmup.py): otherwise each
     worker parses a platform's key on its first launch from it. As many as the cache holds, those whose
@@ -129,7 +134,7 @@ def parse_registered_keys(limit: int = _parsed.cache_info().maxsize) -> int:
         for key in (fixed or {}).get("keys", []) + (fetched or {}).get("keys", []):
             if parsed < limit and key.get("kty") == "RSA" and key.get("alg", "RS256") == "RS256":
                 try:
-                    _parsed(json.dumps(key, sort_keys=True))
+                    _public_key(key)
                     parsed += 1
                 except Exception:  # noqa: BLE001 - a malformed key is refused at launch, with its reason
                     pass
@@ -147,6 +152,6 @@ def platform_public_key(platform: Platform, kid: str, alg: str):
     if key is None:
         raise InvalidToken(f"No key with kid {kid!r} ({alg}) is published by the platform.")
     try:
-        return _parsed(json.dumps(key, sort_keys=True))
+        return _public_key(key)
     except Exception as exc:  # malformed JWK published by the platform
         raise InvalidToken("The platform published a key that cannot be read.") from exc
