@@ -121,6 +121,16 @@ def _mark(tutor, page, action, outcome, justification, statements=()):
     return tutor.http.post(page.url, data=data)
 
 
+def _second_mark_and_release(platform, course, name, outcome, justification, *, user_id="t-ben",
+                             tutor_name="Ben Second", second_justification="Agree."):
+    """A second marker's mark, the agreed outcome and its release; the release's answer."""
+    second_marker, squeue = _tutor(platform, course, user_id=user_id, name=tutor_name)
+    second = _mark(second_marker, second_marker.http.get(_mark_link(squeue, name)), "second", outcome,
+                   second_justification)
+    agreed = _mark(second_marker, second, "agreed", outcome, justification)
+    return second_marker.http.post(agreed.url, data={"csrf_token": csrf_token(agreed.text), "action": "release"})
+
+
 def _scores(platform, app, user_id, pred=lambda b: True, timeout=15):
     """The scores the platform's gradebook accepted for a user, once one matches pred."""
     end = time.time() + timeout
@@ -437,11 +447,9 @@ def test_a_submitted_score_held_back_then_overtaken_by_the_outcome_shows_as_not_
 
     mpage = ada.http.get(_mark_link(ada.http.get(queue.url), "Ola Nowak"))
     _mark(ada, mpage, "first", "fail", "The diagnosis lists symptoms.")
-    ben, bqueue = _tutor(platform, course, user_id="t-ben", name="Ben Second")
-    bpage = ben.http.get(_mark_link(bqueue, "Ola Nowak"))
-    second = _mark(ben, bpage, "second", "fail", "Agree: no diagnosis from the data.")
-    agreed = _mark(ben, second, "agreed", "fail", "Not passed: statements named, not applied.")
-    released = ben.http.post(agreed.url, data={"csrf_token": csrf_token(agreed.text), "action": "release"})
+    released = _second_mark_and_release(platform, course, "Ola Nowak", "fail",
+                                        "Not passed: statements named, not applied.",
+                                        second_justification="Agree: no diagnosis from the data.")
     assert "Outcome released" in released.text
     _scores(platform, app, "p-ola", lambda b: b.get("gradingProgress") == "FullyGraded")
     assert wait(lambda: mine()[-1].status == "delivered")
@@ -453,7 +461,7 @@ def test_a_submitted_score_held_back_then_overtaken_by_the_outcome_shows_as_not_
     assert platform.received.score_attempts == posts  # not posted
     assert [e.status for e in mine()] == ["superseded", "delivered"]
 
-    shown = ben.http.get(agreed.url).text
+    shown = ada.http.get(mpage.url).text
     assert shown.count("not sent: a newer grade was sent") == 1 and "sent to the gradebook" in shown
     assert "Retry now" not in shown  # neither score has anything left to send
 
@@ -550,13 +558,12 @@ def test_engagement_from_completed_items_milestones_and_the_outcomes_csv(platfor
     _submit(rosa, rpage, GOOD)
     mpage = tutor.http.get(_mark_link(tutor.http.get(queue.url), "Rosa Complete"))
     marked = _mark(tutor, mpage, "first", "pass", "Passed: applies the framework to the case throughout.")
-    releaser = tutor
     if "second-marking sample" in marked.text:  # this marker's first pass in the window is always sampled
-        releaser, bq = _tutor(platform, course, user_id="t-ben2", name="Ben Two")
-        bpage = releaser.http.get(_mark_link(bq, "Rosa Complete"))
-        second = _mark(releaser, bpage, "second", "pass", "Agree.")
-        marked = _mark(releaser, second, "agreed", "pass", "Passed: applies the framework to the case throughout.")
-    done = releaser.http.post(marked.url, data={"csrf_token": csrf_token(marked.text), "action": "release"})
+        done = _second_mark_and_release(platform, course, "Rosa Complete", "pass",
+                                        "Passed: applies the framework to the case throughout.",
+                                        user_id="t-ben2", tutor_name="Ben Two")
+    else:
+        done = tutor.http.post(marked.url, data={"csrf_token": csrf_token(marked.text), "action": "release"})
     assert "Outcome released" in done.text
 
     # The DfE participant ID, recorded by a tutor.
